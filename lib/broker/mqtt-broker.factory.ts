@@ -1,0 +1,38 @@
+import { Aedes, type AedesOptions } from 'aedes';
+import type { MqttBackendProvider } from '../interfaces/mqtt-ws-options.interface.js';
+import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
+import type { MqttEventDispatcher } from '../dispatch/mqtt-event.dispatcher.js';
+import type { MqttMessageDispatcher } from '../dispatch/mqtt-message.dispatcher.js';
+
+const BROKER_OPTIONS = [
+  'id',
+  'concurrency',
+  'heartbeatInterval',
+  'connectTimeout',
+  'queueLimit',
+  'keepaliveLimit',
+  'maxClientsIdLength',
+  'drainTimeout',
+  'maxTopicLevels',
+] as const;
+
+/** Builds the Aedes broker of one module instance: its backends, its hooks, and its event bridge. */
+export async function createMqttBroker(
+  options: ResolvedMqttWsOptions,
+  messages: MqttMessageDispatcher,
+  events: MqttEventDispatcher,
+): Promise<Aedes> {
+  const brokerOptions: AedesOptions = { published: messages.published };
+  for (const key of BROKER_OPTIONS) {
+    if (options[key] !== undefined) (brokerOptions as Record<string, unknown>)[key] = options[key];
+  }
+  brokerOptions.persistence = await resolveBackend(options.persistence);
+  brokerOptions.mq = await resolveBackend(options.mq);
+  const broker = await Aedes.createBroker(brokerOptions);
+  events.attach(broker);
+  return broker;
+}
+
+async function resolveBackend<T>(provider: MqttBackendProvider<T> | undefined): Promise<T | undefined> {
+  return typeof provider === 'function' ? await (provider as () => T | Promise<T>)() : provider;
+}

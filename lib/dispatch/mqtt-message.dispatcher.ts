@@ -1,0 +1,92 @@
+import { Injectable, Logger } from '@nestjs/common';
+import qlobber, { type Qlobber } from 'qlobber';
+import type { AedesPublishPacket, Client } from 'aedes';
+import { MqttContext } from '../mqtt.context.js';
+import type { MqttRoute } from './mqtt-route.js';
+import { PayloadDecoder, UNDECODABLE } from './payload-decoder.js';
+
+const DOLLAR = 36;
+const PLUS = 43;
+const HASH = 35;
+
+/**
+ * Runs the handlers whose filters match a message. It is Aedes' `published` hook, which the broker
+ * calls after it routed the message to subscribers and before it acknowledges a QoS 1/2 PUBLISH:
+ * the acknowledgement (and the publishing client's next batch of packets) waits for the handlers,
+ * so a slow handler slows its publishers instead of piling up messages in memory.
+ */
+@Injectable()
+export class MqttMessageDispatcher {
+  private readonly logger = new Logger('MqttWsModule');
+  // The same matcher settings as Aedes' own emitter, so handlers see what subscribers see.
+  private readonly matcher: Qlobber<MqttRoute> = new qlobber.Qlobber({
+    separator: '/',
+    wildcard_one: '+',
+    wildcard_some: '#',
+    match_empty_levels: true,
+  });
+  private routeCount = 0;
+
+  add(route: MqttRoute): void {
+    this.matcher.add(route.filter.mqttFilter, route);
+    this.routeCount++;
+  }
+
+  /** Aedes' `published` hook; bound so it can be handed to Aedes as it is. */
+  readonly published = (packet: AedesPublishPacket, client: Client | null, done: (error?: Error | null) => void): void => {
+    if (this.routeCount === 0) return done();
+    const routes = this.matchRoutes(packet.topic);
+    if (routes.length === 0) return done();
+    // A handler's failure is its own (logged in `run`); the message was delivered and is acknowledged.
+    this.dispatch(routes, packet, client).then(() => done(), () => done());
+  };
+
+  private matchRoutes(topic: string): MqttRoute[] {
+    let routes = this.matcher.match(topic);
+    // [MQTT-4.7.2-1] a filter starting with a wildcard does not match a topic starting with '$'.
+    if (routes.length > 0 && topic.charCodeAt(0) === DOLLAR) {
+      routes = routes.filter((route) => {
+        const first = route.filter.mqttFilter.charCodeAt(0);
+        return first !== PLUS && first !== HASH;
+      });
+    }
+    if (routes.length > 1) routes = onePerHandler(routes);
+    return routes;
+  }
+
+  private async dispatch(routes: MqttRoute[], packet: AedesPublishPacket, client: Client | null): Promise<void> {
+    const decoder = new PayloadDecoder(packet.payload);
+    if (routes.length === 1) return this.run(routes[0], decoder, packet, client);
+    const runs: Promise<void>[] = [];
+    for (const route of routes) runs.push(this.run(route, decoder, packet, client));
+    await Promise.all(runs);
+  }
+
+  private async run(route: MqttRoute, decoder: PayloadDecoder, packet: AedesPublishPacket, client: Client | null): Promise<void> {
+    const payload = decoder.decode(route.payloadFormat);
+    if (payload === UNDECODABLE) {
+      this.logger.warn(
+        `${route.handlerName} skipped a message on "${packet.topic}" from ${describeClient(client)}: ` +
+          `the payload is not valid JSON (${decoder.error?.message})`,
+      );
+      return;
+    }
+    try {
+      await route.invoke(payload, new MqttContext(packet, client, route.filter));
+    } catch (error) {
+      // Nest's exception handler has logged the error and its stack; this says where it happened.
+      this.logger.warn(
+        `${route.handlerName} failed on "${packet.topic}" from ${describeClient(client)}: ${(error as Error)?.message ?? error}`,
+      );
+    }
+  }
+}
+
+function onePerHandler(routes: MqttRoute[]): MqttRoute[] {
+  const seen = new Set<object>();
+  return routes.filter((route) => !seen.has(route.handlerKey) && seen.add(route.handlerKey));
+}
+
+function describeClient(client: Client | null): string {
+  return client ? `client "${client.id}"` : 'the server';
+}

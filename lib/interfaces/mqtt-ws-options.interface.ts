@@ -1,0 +1,49 @@
+import type { AedesOptions } from 'aedes';
+import type { PayloadFormat } from './payload-format.type.js';
+
+/** An Aedes-compatible instance, or a function (sync or async) that builds one when the module starts. */
+export type MqttBackendProvider<T> = T | (() => T | Promise<T>);
+
+export interface MqttWsModuleOptions {
+  /** HTTP path of the MQTT WebSocket endpoint. Default `/mqtt`. */
+  path?: string;
+  /**
+   * Serve MQTT on this dedicated port instead of the app's own HTTP server (0 picks a free one).
+   * Without it, MQTT shares the app's port and is reachable once `app.listen()` resolves.
+   */
+  port?: number;
+  /** Interface for the dedicated `port`. Default: all interfaces, as `net.Server#listen`. */
+  host?: string;
+  /** How handler payloads are decoded unless a handler says otherwise. Default `'json'`. */
+  payloadFormat?: PayloadFormat;
+  /**
+   * Accept WebSocket handshakes that offer no subprotocol at all (some embedded clients omit it).
+   * Handshakes that offer subprotocols but neither `mqtt` nor `mqttv3.1` are always refused. Default `true`.
+   */
+  allowMissingSubprotocol?: boolean;
+  /** Largest WebSocket message accepted, in bytes; a bigger one closes that connection (1009). Default 1 MiB. */
+  maxPayload?: number;
+
+  /** Broker id; distinct per instance in a cluster. Default: a random UUID. */
+  id?: string;
+  /** Max number of messages delivered concurrently by the broker's emitter. Aedes default 100. */
+  concurrency?: number;
+  /** Interval of the `$SYS/<id>/heartbeat` publication, ms. Aedes default 60000. */
+  heartbeatInterval?: number;
+  /** A connection that sends no CONNECT within this time is closed, ms. Aedes default 30000. */
+  connectTimeout?: number;
+  /** Max packets queued per client while it is being authenticated. Aedes default 42. */
+  queueLimit?: number;
+  /** Largest keepalive a client may ask for, in seconds; 0 means no limit. Aedes default 0. */
+  keepaliveLimit?: number;
+  /** Longest client id accepted. Aedes default 23 (the MQTT 3.1.1 minimum a server must accept). */
+  maxClientsIdLength?: number;
+  /** A subscriber whose socket stays full this long is disconnected, ms; 0 waits forever. Aedes default 60000. */
+  drainTimeout?: number;
+  /** Max levels in a topic or filter (1–100). Aedes default 100. */
+  maxTopicLevels?: number;
+  /** Aedes persistence (retained messages, sessions, QoS queues). Default: in memory. */
+  persistence?: MqttBackendProvider<NonNullable<AedesOptions['persistence']>>;
+  /** Aedes message emitter (mqemitter). Default: in memory. */
+  mq?: MqttBackendProvider<NonNullable<AedesOptions['mq']>>;
+}

@@ -1,0 +1,2 @@
+/** `json`: parsed with JSON.parse; `text`: a UTF-8 string; `buffer`: the raw bytes. */
+export type PayloadFormat = 'json' | 'text' | 'buffer';

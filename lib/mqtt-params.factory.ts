@@ -1,0 +1,27 @@
+import type { ParamsFactory } from '@nestjs/core';
+import { MqttParamtype } from './enums/mqtt-paramtype.enum.js';
+import type { MqttContext } from './mqtt.context.js';
+
+/** Maps each MQTT parameter decorator to its value; handler arguments are `[payload, MqttContext]`. */
+export class MqttParamsFactory implements ParamsFactory {
+  exchangeKeyForValue(type: number, data: unknown, args: [unknown, MqttContext]): unknown {
+    const [payload, context] = args;
+    const key = data as string | undefined;
+    switch (type) {
+      case MqttParamtype.PAYLOAD:
+        return key && payload !== null && typeof payload === 'object' ? (payload as Record<string, unknown>)[key] : payload;
+      case MqttParamtype.PARAMS:
+        return key ? context.params[key] : context.params;
+      case MqttParamtype.TOPIC:
+        return context.topic;
+      case MqttParamtype.PACKET:
+        return context.packet;
+      case MqttParamtype.CLIENT_ID:
+        return context.clientId;
+      case MqttParamtype.CONTEXT:
+        return context;
+      default:
+        return undefined;
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { createMqttBroker } from './broker/mqtt-broker.factory.js';
+import { MqttEventDispatcher } from './dispatch/mqtt-event.dispatcher.js';
+import { MqttMessageDispatcher } from './dispatch/mqtt-message.dispatcher.js';
+import type { MqttWsModuleOptions } from './interfaces/mqtt-ws-options.interface.js';
+import { MqttExplorer } from './mqtt.explorer.js';
+import { MqttService } from './mqtt.service.js';
+import { MqttMetadataAccessor } from './mqtt-metadata.accessor.js';
+import { ConfigurableMqttWsModule, MQTT_WS_MODULE_OPTIONS } from './mqtt-ws.module-definition.js';
+import { MQTT_BROKER, MQTT_WS_RESOLVED_OPTIONS } from './mqtt-ws.constants.js';
+import { resolveMqttWsOptions, type ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
+import { MqttWsListener } from './transport/mqtt-ws.listener.js';
+
+/**
+ * An embedded MQTT broker served over the app's WebSocket endpoint. Global, so `MqttService` can be
+ * injected anywhere. `MqttWsModule.forRoot(options?)` or `MqttWsModule.forRootAsync({ useFactory, inject })`.
+ */
+@Global()
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    {
+      provide: MQTT_WS_RESOLVED_OPTIONS,
+      useFactory: (options: MqttWsModuleOptions) => resolveMqttWsOptions(options),
+      inject: [MQTT_WS_MODULE_OPTIONS],
+    },
+    {
+      provide: MQTT_BROKER,
+      useFactory: createMqttBroker,
+      inject: [MQTT_WS_RESOLVED_OPTIONS, MqttMessageDispatcher, MqttEventDispatcher],
+    },
+    MqttMessageDispatcher,
+    MqttEventDispatcher,
+    MqttMetadataAccessor,
+    MqttExplorer,
+    MqttWsListener,
+    MqttService,
+  ],
+  exports: [MqttService, MQTT_BROKER],
+})
+export class MqttWsModule extends ConfigurableMqttWsModule {}
+
+export type { ResolvedMqttWsOptions };

@@ -1,0 +1,49 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import type { AedesPublishPacket, Client } from 'aedes';
+import type { TopicFilter } from './dispatch/topic-filter.js';
+import { MQTT_CONTEXT_TYPE } from './mqtt-ws.constants.js';
+
+/**
+ * What an MQTT handler knows about the message it runs for. It is the second handler argument,
+ * so guards and interceptors reach it as `context.switchToRpc().getContext<MqttContext>()`
+ * (and the decoded payload as `getData()`).
+ */
+export class MqttContext {
+  private cachedParams: Record<string, string> | undefined;
+
+  constructor(
+    readonly packet: AedesPublishPacket,
+    /** The publishing client; `null` for a message published by the server. */
+    readonly client: Client | null,
+    private readonly filter: TopicFilter,
+  ) {}
+
+  get topic(): string {
+    return this.packet.topic;
+  }
+
+  get clientId(): string | null {
+    return this.client?.id ?? null;
+  }
+
+  /** The HTTP upgrade request of the publishing client's WebSocket (cookies, headers, query). */
+  get request(): IncomingMessage | undefined {
+    return this.client?.req;
+  }
+
+  /** The values of the handler filter's `:name` levels; computed on first use. */
+  get params(): Record<string, string> {
+    return (this.cachedParams ??= this.filter.extractParams(this.packet.topic));
+  }
+
+  /** The topic filter of the handler, as given to `@MqttSubscribe`. */
+  get pattern(): string {
+    return this.filter.pattern;
+  }
+}
+
+/** The `MqttContext` of an MQTT handler's execution context, or `undefined` in any other context. */
+export function getMqttContext(context: ExecutionContext): MqttContext | undefined {
+  return context.getType<string>() === MQTT_CONTEXT_TYPE ? context.switchToRpc().getContext<MqttContext>() : undefined;
+}

@@ -1,0 +1,102 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import { MqttParamtype } from './enums/mqtt-paramtype.enum.js';
+import { MqttEventDispatcher } from './dispatch/mqtt-event.dispatcher.js';
+import { MqttMessageDispatcher } from './dispatch/mqtt-message.dispatcher.js';
+import { TopicFilter } from './dispatch/topic-filter.js';
+import type { MqttContext } from './mqtt.context.js';
+import { MqttMetadataAccessor } from './mqtt-metadata.accessor.js';
+import { MqttParamsFactory } from './mqtt-params.factory.js';
+import { MQTT_CONTEXT_TYPE, MQTT_PARAM_ARGS_METADATA, MQTT_WS_RESOLVED_OPTIONS } from './mqtt-ws.constants.js';
+import type { ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
+
+/**
+ * Finds `@MqttSubscribe` and `@OnMqttEvent` methods on every provider and controller when the
+ * modules initialise, before the MQTT endpoint opens, and binds them to the dispatchers.
+ */
+@Injectable()
+export class MqttExplorer implements OnModuleInit {
+  private readonly paramsFactory = new MqttParamsFactory();
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly metadata: MqttMetadataAccessor,
+    private readonly contextCreator: ExternalContextCreator,
+    private readonly messages: MqttMessageDispatcher,
+    private readonly events: MqttEventDispatcher,
+    @Inject(MQTT_WS_RESOLVED_OPTIONS) private readonly options: ResolvedMqttWsOptions,
+  ) {}
+
+  onModuleInit(): void {
+    const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
+    for (const wrapper of wrappers) {
+      const instance = wrapper.instance as Record<string, Function> | undefined;
+      if (!instance || typeof instance !== 'object' || wrapper.isAlias) continue;
+      const prototype = Object.getPrototypeOf(instance);
+      if (!prototype) continue;
+      for (const methodName of this.scanner.getAllMethodNames(prototype)) {
+        this.bindMethod(wrapper, instance, methodName);
+      }
+    }
+  }
+
+  private bindMethod(wrapper: InstanceWrapper, instance: Record<string, Function>, methodName: string): void {
+    const method = instance[methodName];
+    const subscriptions = this.metadata.getSubscriptions(method);
+    const events = this.metadata.getEvents(method);
+    if (!subscriptions && !events) return;
+
+    const handlerName = `${instance.constructor.name}.${methodName}`;
+    if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
+      throw new Error(
+        `MqttWsModule: ${handlerName} is an MQTT handler on a request-scoped or transient provider. ` +
+          'MQTT messages have no request to scope to: make the provider a singleton (the default scope).',
+      );
+    }
+    for (const event of events ?? []) {
+      this.events.add(event, handlerName, (payload) => method.call(instance, payload));
+    }
+    if (!subscriptions) return;
+
+    const invoke = this.contextCreator.create(
+      instance,
+      method as (...args: unknown[]) => unknown,
+      methodName,
+      MQTT_PARAM_ARGS_METADATA,
+      this.paramsFactory,
+      undefined,
+      undefined,
+      { guards: true, interceptors: true, filters: true },
+      MQTT_CONTEXT_TYPE,
+    ) as (payload: unknown, context: MqttContext) => Promise<unknown>;
+    const handlerKey = {};
+    // A handler that does not take the payload is not made to pay for decoding it.
+    const takesPayload = this.takesPayload(instance, methodName);
+    for (const { topics, options } of subscriptions) {
+      for (const pattern of topics) {
+        this.messages.add({
+          filter: parseFilter(pattern, handlerName),
+          payloadFormat: takesPayload ? (options.payloadFormat ?? this.options.payloadFormat) : 'buffer',
+          handlerName,
+          handlerKey,
+          invoke,
+        });
+      }
+    }
+  }
+
+  private takesPayload(instance: object, methodName: string): boolean {
+    const args: Record<string, unknown> = Reflect.getMetadata(MQTT_PARAM_ARGS_METADATA, instance.constructor, methodName) ?? {};
+    return Object.keys(args).some((key) => key.startsWith(`${MqttParamtype.PAYLOAD}:`));
+  }
+}
+
+function parseFilter(pattern: string, handlerName: string): TopicFilter {
+  try {
+    return TopicFilter.parse(pattern);
+  } catch (error) {
+    throw new Error(`MqttWsModule: @MqttSubscribe(${JSON.stringify(pattern)}) on ${handlerName}: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,66 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Aedes } from 'aedes';
+import type { AddressInfo } from 'node:net';
+import type { MqttPublishOptions } from './interfaces/mqtt-publish-options.interface.js';
+import { MQTT_BROKER } from './mqtt-ws.constants.js';
+import { MqttWsListener } from './transport/mqtt-ws.listener.js';
+
+/** Publishes from the server and gives access to the broker. */
+@Injectable()
+export class MqttService {
+  constructor(
+    @Inject(MQTT_BROKER) readonly broker: Aedes,
+    private readonly listener: MqttWsListener,
+  ) {}
+
+  /**
+   * Publishes a message as the server: subscribers receive it and in-process handlers run. It is not
+   * subject to client authorization hooks. A Buffer is sent as it is, a string as UTF-8, anything
+   * else as JSON. Resolves once the broker routed (and for QoS 1/2, stored) the message and the
+   * in-process handlers of its topic finished.
+   */
+  publish(topic: string, payload: Buffer | string | object, options: MqttPublishOptions = {}): Promise<void> {
+    const error = validatePublishTopic(topic);
+    if (error) return Promise.reject(new Error(`MqttService.publish: ${error}`));
+    const qos = options.qos ?? 0;
+    if (qos !== 0 && qos !== 1 && qos !== 2) {
+      return Promise.reject(new Error(`MqttService.publish: qos must be 0, 1 or 2, got ${String(qos)}`));
+    }
+    const packet = {
+      cmd: 'publish' as const,
+      topic,
+      payload: encodePayload(payload),
+      qos,
+      retain: options.retain ?? false,
+      dup: false,
+    };
+    return new Promise((resolve, reject) => {
+      this.broker.publish(packet, (err?: Error | null) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** The address of the dedicated `port`, or `null` when MQTT is served on the app's HTTP server. */
+  dedicatedAddress(): AddressInfo | null {
+    return this.listener.address;
+  }
+
+  /** Open MQTT WebSocket connections of this instance. */
+  get connectionCount(): number {
+    return this.listener.connectionCount;
+  }
+}
+
+function encodePayload(payload: Buffer | string | object): Buffer {
+  if (Buffer.isBuffer(payload)) return payload;
+  if (typeof payload === 'string') return Buffer.from(payload);
+  if (payload instanceof Uint8Array) return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  return Buffer.from(JSON.stringify(payload) ?? 'null');
+}
+
+function validatePublishTopic(topic: unknown): string | undefined {
+  if (typeof topic !== 'string' || topic.length === 0) return 'the topic must be a non-empty string';
+  if (topic.includes('+') || topic.includes('#')) return `the topic must not contain wildcards, got "${topic}"`;
+  if (topic.includes('\u0000')) return 'the topic must not contain the null character';
+  if (Buffer.byteLength(topic) > 65535) return 'the topic must be at most 65535 bytes';
+  return undefined;
+}

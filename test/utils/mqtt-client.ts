@@ -1,0 +1,54 @@
+import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
+
+export interface ReceivedMessage {
+  topic: string;
+  payload: Buffer;
+  packet: mqtt.IPublishPacket;
+}
+
+/** A real MQTT.js client over WebSocket that records what it receives, for tests to await. */
+export class TestClient {
+  readonly messages: ReceivedMessage[] = [];
+  private waiters: { count: number; topic?: string; resolve: () => void }[] = [];
+
+  private constructor(readonly client: MqttClient) {
+    client.on('message', (topic, payload, packet) => {
+      this.messages.push({ topic, payload, packet });
+      this.waiters = this.waiters.filter((waiter) => {
+        if (this.received(waiter.topic).length < waiter.count) return true;
+        waiter.resolve();
+        return false;
+      });
+    });
+  }
+
+  static async connect(url: string, options: IClientOptions = {}): Promise<TestClient> {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+    return new TestClient(client);
+  }
+
+  received(topic?: string): ReceivedMessage[] {
+    return topic === undefined ? this.messages : this.messages.filter((message) => message.topic === topic);
+  }
+
+  /** Resolves with the messages (optionally of one topic) once at least `count` have arrived. */
+  async waitFor(count: number, topic?: string): Promise<ReceivedMessage[]> {
+    if (this.received(topic).length < count) {
+      await new Promise<void>((resolve) => this.waiters.push({ count, topic, resolve }));
+    }
+    return this.received(topic);
+  }
+
+  async subscribe(topic: string | string[], qos: 0 | 1 | 2 = 0) {
+    return this.client.subscribeAsync(topic, { qos });
+  }
+
+  async publish(topic: string, payload: string | Buffer | object, options: IClientPublishOptions = {}) {
+    const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
+    return this.client.publishAsync(topic, body, options);
+  }
+
+  async end(force = false): Promise<void> {
+    await this.client.endAsync(force);
+  }
+}
