@@ -28,7 +28,7 @@ import { MqttWsListener } from './transport/mqtt-ws.listener.js';
     {
       provide: MQTT_BROKER,
       useFactory: createMqttBroker,
-      inject: [MQTT_WS_RESOLVED_OPTIONS, MqttMessageDispatcher, MqttEventDispatcher],
+      inject: [MQTT_WS_RESOLVED_OPTIONS, MqttMessageDispatcher],
     },
     MqttMessageDispatcher,
     MqttEventDispatcher,

@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import type { AedesPublishPacket, Client } from 'aedes';
+import type { Client, PublishPacket } from 'aedes';
 import type { TopicFilter } from './dispatch/topic-filter.js';
 import { MQTT_CONTEXT_TYPE } from './mqtt-ws.constants.js';
 
@@ -13,7 +13,7 @@ export class MqttContext {
   private cachedParams: Record<string, string> | undefined;
 
   constructor(
-    readonly packet: AedesPublishPacket,
+    readonly packet: PublishPacket,
     /** The publishing client; `null` for a message published by the server. */
     readonly client: Client | null,
     private readonly filter: TopicFilter,

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
+import type { Aedes } from 'aedes';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { MqttParamtype } from './enums/mqtt-paramtype.enum.js';
 import { MqttEventDispatcher } from './dispatch/mqtt-event.dispatcher.js';
@@ -8,7 +9,7 @@ import { TopicFilter } from './dispatch/topic-filter.js';
 import type { MqttContext } from './mqtt.context.js';
 import { MqttMetadataAccessor } from './mqtt-metadata.accessor.js';
 import { MqttParamsFactory } from './mqtt-params.factory.js';
-import { MQTT_CONTEXT_TYPE, MQTT_PARAM_ARGS_METADATA, MQTT_WS_RESOLVED_OPTIONS } from './mqtt-ws.constants.js';
+import { MQTT_BROKER, MQTT_CONTEXT_TYPE, MQTT_PARAM_ARGS_METADATA, MQTT_WS_RESOLVED_OPTIONS } from './mqtt-ws.constants.js';
 import type { ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
 
 /**
@@ -27,6 +28,7 @@ export class MqttExplorer implements OnModuleInit {
     private readonly messages: MqttMessageDispatcher,
     private readonly events: MqttEventDispatcher,
     @Inject(MQTT_WS_RESOLVED_OPTIONS) private readonly options: ResolvedMqttWsOptions,
+    @Inject(MQTT_BROKER) private readonly broker: Aedes,
   ) {}
 
   onModuleInit(): void {
@@ -40,6 +42,7 @@ export class MqttExplorer implements OnModuleInit {
         this.bindMethod(wrapper, instance, methodName);
       }
     }
+    this.events.attach(this.broker);
   }
 
   private bindMethod(wrapper: InstanceWrapper, instance: Record<string, Function>, methodName: string): void {

@@ -1,7 +1,6 @@
 import { Aedes, type AedesOptions } from 'aedes';
 import type { MqttBackendProvider } from '../interfaces/mqtt-ws-options.interface.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
-import type { MqttEventDispatcher } from '../dispatch/mqtt-event.dispatcher.js';
 import type { MqttMessageDispatcher } from '../dispatch/mqtt-message.dispatcher.js';
 
 const BROKER_OPTIONS = [
@@ -16,11 +15,10 @@ const BROKER_OPTIONS = [
   'maxTopicLevels',
 ] as const;
 
-/** Builds the Aedes broker of one module instance: its backends, its hooks, and its event bridge. */
+/** Builds the Aedes broker of one module instance: its backends and its hooks. */
 export async function createMqttBroker(
   options: ResolvedMqttWsOptions,
   messages: MqttMessageDispatcher,
-  events: MqttEventDispatcher,
 ): Promise<Aedes> {
   const brokerOptions: AedesOptions = { published: messages.published };
   for (const key of BROKER_OPTIONS) {
@@ -29,7 +27,7 @@ export async function createMqttBroker(
   brokerOptions.persistence = await resolveBackend(options.persistence);
   brokerOptions.mq = await resolveBackend(options.mq);
   const broker = await Aedes.createBroker(brokerOptions);
-  events.attach(broker);
+  broker.authorizePublish = messages.handleBeforeAcknowledging(broker.authorizePublish);
   return broker;
 }
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import qlobber, { type Qlobber } from 'qlobber';
-import type { AedesPublishPacket, Client } from 'aedes';
+import type { AedesPublishPacket, Client, PublishPacket } from 'aedes';
 import { MqttContext } from '../mqtt.context.js';
 import type { MqttRoute } from './mqtt-route.js';
 import { PayloadDecoder, UNDECODABLE } from './payload-decoder.js';
@@ -9,11 +9,15 @@ const DOLLAR = 36;
 const PLUS = 43;
 const HASH = 35;
 
+type AuthorizePublish = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => void;
+
 /**
- * Runs the handlers whose filters match a message. It is Aedes' `published` hook, which the broker
- * calls after it routed the message to subscribers and before it acknowledges a QoS 1/2 PUBLISH:
- * the acknowledgement (and the publishing client's next batch of packets) waits for the handlers,
- * so a slow handler slows its publishers instead of piling up messages in memory.
+ * Runs the handlers whose filters match a message, so that a message is acknowledged only once
+ * they finished, and a slow handler slows its publishers instead of piling up messages in memory:
+ * - Aedes' `published` hook runs after the broker routed a message and before it sends PUBREC for
+ *   a QoS 2 PUBLISH or reads the client's next packets; it handles every message but these:
+ * - a client's QoS 1 PUBLISH, which Aedes acknowledges before routing it. Those are handled at the
+ *   end of `authorizePublish`, after the authorization, and before the PUBACK.
  */
 @Injectable()
 export class MqttMessageDispatcher {
@@ -26,6 +30,7 @@ export class MqttMessageDispatcher {
     match_empty_levels: true,
   });
   private routeCount = 0;
+  private readonly handledBeforeAck = new WeakSet<PublishPacket>();
 
   add(route: MqttRoute): void {
     this.matcher.add(route.filter.mqttFilter, route);
@@ -34,12 +39,26 @@ export class MqttMessageDispatcher {
 
   /** Aedes' `published` hook; bound so it can be handed to Aedes as it is. */
   readonly published = (packet: AedesPublishPacket, client: Client | null, done: (error?: Error | null) => void): void => {
-    if (this.routeCount === 0) return done();
+    if (this.routeCount === 0 || this.handledBeforeAck.delete(packet)) return done();
     const routes = this.matchRoutes(packet.topic);
     if (routes.length === 0) return done();
     // A handler's failure is its own (logged in `run`); the message was delivered and is acknowledged.
     this.dispatch(routes, packet, client).then(() => done(), () => done());
   };
+
+  /** Wraps Aedes' `authorizePublish` (the default or a policy's) to handle QoS 1 messages before PUBACK. */
+  handleBeforeAcknowledging(authorize: AuthorizePublish): AuthorizePublish {
+    return (client, packet, callback) => {
+      if (client === null || packet.qos !== 1 || this.routeCount === 0) return authorize(client, packet, callback);
+      authorize(client, packet, (error) => {
+        if (error) return callback(error);
+        const routes = this.matchRoutes(packet.topic);
+        if (routes.length === 0) return callback(null);
+        this.handledBeforeAck.add(packet);
+        this.dispatch(routes, packet, client).then(() => callback(null), () => callback(null));
+      });
+    };
+  }
 
   private matchRoutes(topic: string): MqttRoute[] {
     let routes = this.matcher.match(topic);
@@ -54,7 +73,7 @@ export class MqttMessageDispatcher {
     return routes;
   }
 
-  private async dispatch(routes: MqttRoute[], packet: AedesPublishPacket, client: Client | null): Promise<void> {
+  private async dispatch(routes: MqttRoute[], packet: PublishPacket, client: Client | null): Promise<void> {
     const decoder = new PayloadDecoder(packet.payload);
     if (routes.length === 1) return this.run(routes[0], decoder, packet, client);
     const runs: Promise<void>[] = [];
@@ -62,7 +81,7 @@ export class MqttMessageDispatcher {
     await Promise.all(runs);
   }
 
-  private async run(route: MqttRoute, decoder: PayloadDecoder, packet: AedesPublishPacket, client: Client | null): Promise<void> {
+  private async run(route: MqttRoute, decoder: PayloadDecoder, packet: PublishPacket, client: Client | null): Promise<void> {
     const payload = decoder.decode(route.payloadFormat);
     if (payload === UNDECODABLE) {
       this.logger.warn(
