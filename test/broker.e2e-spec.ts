@@ -139,8 +139,8 @@ describe('the embedded broker', () => {
       'connected watched /mqtt',
       'subscribed watched a/b@1,c/#@1',
       'unsubscribed watched a/b',
-      'unsubscribed watched c/#',
       'disconnected watched',
+      'unsubscribed watched c/#',
     ];
     const all = await events.waitFor(events.items.indexOf('connected watched /mqtt') + expected.length);
     expect(all.filter((event) => event.includes(' watched'))).toEqual(expected);
