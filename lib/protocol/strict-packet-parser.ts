@@ -1,0 +1,138 @@
+import type { Client, ConnectPacket } from 'aedes';
+import { refuseConnection } from './connection-refusal.js';
+import { connectViolation, protocolLevelRefusal } from './connect-rules.js';
+import { isWellFormedMqttString } from './mqtt-string.js';
+import { topicFilterError } from './topic-rules.js';
+
+/** The bytes mqtt-packet's parser holds: a BufferList whose offset 0 is the packet's variable header. */
+interface ParserBytes {
+  readonly length: number;
+  readUInt8(offset: number): number;
+  readUInt16BE(offset: number): number;
+  slice(start: number, end: number): Buffer;
+  toString(encoding: string, start: number, end: number): string;
+}
+
+/** The packet being parsed, as far as these checks read it. */
+interface ParsedPacket {
+  length: number;
+  qos: number;
+  dup: boolean;
+  messageId?: number;
+  subscriptions?: { topic: string }[];
+  unsubscriptions?: string[];
+}
+
+/** The mqtt-packet 9 parser internals this shim overrides; checked at start-up by `assertParserShape`. */
+interface PacketParser {
+  _list: ParserBytes;
+  _pos: number;
+  packet: ParsedPacket;
+  error: Error | null;
+  /** Set by Aedes on the parser it creates for each client. */
+  client?: Client;
+  _emitError(error: Error): void;
+  _parseString(): string | null;
+  _parseConnect(): ConnectPacket | undefined;
+  _parsePublish(): void;
+  _parseSubscribe(): void;
+  _parseUnsubscribe(): void;
+}
+
+type ParserMethods = Pick<PacketParser, '_parseString' | '_parseConnect' | '_parsePublish' | '_parseSubscribe' | '_parseUnsubscribe'>;
+const OVERRIDDEN = ['_parseString', '_parseConnect', '_parsePublish', '_parseSubscribe', '_parseUnsubscribe'] as const;
+
+let base: ParserMethods | undefined;
+
+/**
+ * Makes the mqtt-packet parser of one Aedes client reject what MQTT 3.1.1 calls malformed and
+ * mqtt-packet lets through. A check that fails is a parse error, so the packet never reaches Aedes
+ * and the client's connection closes [MQTT-4.8.0-1]. The checks run inside the parser because
+ * only there are the packet's bytes still at hand, and because Aedes has no hook before it
+ * handles a SUBSCRIBE or UNSUBSCRIBE. The overrides are own properties of this client's parser
+ * (shared functions, no closures): MQTT.js in the same process, or another broker, is untouched.
+ */
+export function installStrictPacketParser(client: Client): void {
+  const parser = (client as unknown as { _parser: PacketParser })._parser;
+  if (base === undefined) base = assertParserShape(Object.getPrototypeOf(parser) as ParserMethods);
+  parser._parseString = parseString;
+  parser._parseConnect = parseConnect;
+  parser._parsePublish = parsePublish;
+  parser._parseSubscribe = parseSubscribe;
+  parser._parseUnsubscribe = parseUnsubscribe;
+}
+
+function assertParserShape(prototype: ParserMethods): ParserMethods {
+  for (const method of OVERRIDDEN) {
+    if (typeof prototype[method] !== 'function') {
+      throw new Error(`nestjs-mqtt-ws: the installed mqtt-packet parser has no ${method}(); the protocol checks need mqtt-packet 9`);
+    }
+  }
+  const { _parseString, _parseConnect, _parsePublish, _parseSubscribe, _parseUnsubscribe } = prototype;
+  return { _parseString, _parseConnect, _parsePublish, _parseSubscribe, _parseUnsubscribe };
+}
+
+/** Every UTF-8 string field of every packet: [MQTT-1.5.3-1], [MQTT-1.5.3-2]. */
+function parseString(this: PacketParser): string | null {
+  const prefixOffset = this._pos;
+  const value = base!._parseString.call(this);
+  // null makes the calling parse step fail with its own "Cannot parse ..." error.
+  return value === null || isWellFormedMqttString(value, this._list, prefixOffset) ? value : null;
+}
+
+function parseConnect(this: PacketParser): ConnectPacket | undefined {
+  const refusal = protocolLevelRefusal(this._list, this.packet.length);
+  if (refusal !== undefined) {
+    // Stop parsing without an 'error' event, which would destroy the socket before the CONNACK left.
+    this.error = new Error('unacceptable protocol level');
+    if (this.client) refuseConnection(this.client, refusal);
+    return undefined;
+  }
+  const packet = base!._parseConnect.call(this);
+  if (this.error || packet === undefined) return undefined;
+  const violation = connectViolation(packet, this._pos, this.packet.length);
+  if (violation !== undefined) {
+    this._emitError(new Error(violation));
+    return undefined;
+  }
+  return packet;
+}
+
+function parsePublish(this: PacketParser): void {
+  const packet = this.packet;
+  // [MQTT-3.3.1-2]
+  if (packet.dup && packet.qos === 0) return this._emitError(new Error('PUBLISH with QoS 0 has the DUP flag set'));
+  base!._parsePublish.call(this);
+  // [MQTT-2.3.1-1]
+  if (packet.messageId === 0 && this.error === null) this._emitError(new Error('PUBLISH packet identifier is 0'));
+}
+
+function parseSubscribe(this: PacketParser): void {
+  base!._parseSubscribe.call(this);
+  if (this.error !== null) return;
+  const packet = this.packet;
+  // [MQTT-2.3.1-1]
+  if (packet.messageId === 0) return this._emitError(new Error('SUBSCRIBE packet identifier is 0'));
+  const subscriptions = packet.subscriptions!;
+  // [MQTT-3.8.3-3]
+  if (subscriptions.length === 0) return this._emitError(new Error('SUBSCRIBE without a topic filter'));
+  for (let i = 0; i < subscriptions.length; i++) {
+    const error = topicFilterError(subscriptions[i].topic);
+    if (error !== undefined) return this._emitError(new Error(`SUBSCRIBE: ${error}`));
+  }
+}
+
+function parseUnsubscribe(this: PacketParser): void {
+  base!._parseUnsubscribe.call(this);
+  if (this.error !== null) return;
+  const packet = this.packet;
+  // [MQTT-2.3.1-1]
+  if (packet.messageId === 0) return this._emitError(new Error('UNSUBSCRIBE packet identifier is 0'));
+  const filters = packet.unsubscriptions!;
+  // [MQTT-3.10.3-2]
+  if (filters.length === 0) return this._emitError(new Error('UNSUBSCRIBE without a topic filter'));
+  for (let i = 0; i < filters.length; i++) {
+    const error = topicFilterError(filters[i]);
+    if (error !== undefined) return this._emitError(new Error(`UNSUBSCRIBE: ${error}`));
+  }
+}
