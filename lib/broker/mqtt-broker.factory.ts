@@ -2,6 +2,7 @@ import { Aedes, type AedesOptions } from 'aedes';
 import type { MqttBackendProvider } from '../interfaces/mqtt-ws-options.interface.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import type { MqttMessageDispatcher } from '../dispatch/mqtt-message.dispatcher.js';
+import { applyMqttProtocolConformance } from '../protocol/index.js';
 
 const BROKER_OPTIONS = [
   'id',
@@ -28,6 +29,8 @@ export async function createMqttBroker(
   brokerOptions.mq = await resolveBackend(options.mq);
   const broker = await Aedes.createBroker(brokerOptions);
   broker.authorizePublish = messages.handleBeforeAcknowledging(broker.authorizePublish);
+  // Wraps the hooks set so far, calling each; see docs/protocol-conformance.md.
+  applyMqttProtocolConformance(broker);
   return broker;
 }
 

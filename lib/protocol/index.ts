@@ -1,0 +1,1 @@
+export { applyMqttProtocolConformance } from './mqtt-protocol.conformance.js';
