@@ -44,7 +44,7 @@ describe('MQTT 3.1.1 conformance: CONNECT and sessions', () => {
   };
 
   beforeAll(async () => {
-    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot()] }));
+    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] }));
   });
 
   afterAll(async () => {

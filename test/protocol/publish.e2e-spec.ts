@@ -43,7 +43,7 @@ describe('MQTT 3.1.1 conformance: PUBLISH, QoS flows and retained messages', () 
   });
 
   beforeAll(async () => {
-    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot()] }));
+    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] }));
   });
 
   afterAll(async () => {

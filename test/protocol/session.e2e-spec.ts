@@ -27,7 +27,7 @@ describe('MQTT 3.1.1 conformance: persistent sessions', () => {
   });
 
   beforeAll(async () => {
-    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot()] }));
+    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] }));
   });
 
   afterAll(async () => {

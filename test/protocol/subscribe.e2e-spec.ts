@@ -25,7 +25,7 @@ describe('MQTT 3.1.1 conformance: SUBSCRIBE and UNSUBSCRIBE', () => {
   };
 
   beforeAll(async () => {
-    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot()] }));
+    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] }));
   });
 
   afterAll(async () => {
