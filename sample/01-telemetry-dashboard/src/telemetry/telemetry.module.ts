@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { DevicePresenceService } from './device-presence.service.js';
+import { DevicesController } from './devices.controller.js';
+import { DevicesStore } from './devices.store.js';
+import { TelemetryService } from './telemetry.service.js';
+
+@Module({
+  controllers: [DevicesController],
+  providers: [DevicesStore, TelemetryService, DevicePresenceService],
+})
+export class TelemetryModule {}
