@@ -1,5 +1,6 @@
 import type { MqttWsModuleOptions } from './interfaces/mqtt-ws-options.interface.js';
 import { DEFAULT_MAX_PAYLOAD, DEFAULT_PATH } from './mqtt-ws.constants.js';
+import { validateRedisOption } from './cluster/redis-option.validator.js';
 
 export type ResolvedMqttWsOptions = MqttWsModuleOptions &
   Required<Pick<MqttWsModuleOptions, 'path' | 'payloadFormat' | 'allowMissingSubprotocol' | 'maxPayload'>>;
@@ -61,6 +62,7 @@ export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): Resolve
   if (levels !== undefined && !(Number.isInteger(levels) && levels >= 1 && levels <= 100)) {
     fail('maxTopicLevels', 'an integer from 1 to 100', levels);
   }
+  validateRedisOption(resolved, fail);
   for (const option of ['persistence', 'mq'] as const) {
     const value = resolved[option];
     if (value !== undefined && value !== null && typeof value !== 'object' && typeof value !== 'function') {

@@ -3,6 +3,7 @@ import type { MqttBackendProvider } from '../interfaces/mqtt-ws-options.interfac
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import type { MqttMessageDispatcher } from '../dispatch/mqtt-message.dispatcher.js';
 import { applyMqttProtocolConformance } from '../protocol/index.js';
+import { createRedisBackends } from '../cluster/index.js';
 
 const BROKER_OPTIONS = [
   'id',
@@ -25,9 +26,12 @@ export async function createMqttBroker(
   for (const key of BROKER_OPTIONS) {
     if (options[key] !== undefined) (brokerOptions as Record<string, unknown>)[key] = options[key];
   }
-  brokerOptions.persistence = await resolveBackend(options.persistence);
-  brokerOptions.mq = await resolveBackend(options.mq);
+  // A Redis cluster's backends, or the ones given (validation allows one or the other).
+  const redis = options.redis ? await createRedisBackends(options.redis, options.concurrency) : undefined;
+  brokerOptions.persistence = redis?.persistence ?? (await resolveBackend(options.persistence));
+  brokerOptions.mq = redis?.mq ?? (await resolveBackend(options.mq));
   const broker = await Aedes.createBroker(brokerOptions);
+  redis?.watch(broker);
   broker.authorizePublish = messages.handleBeforeAcknowledging(broker.authorizePublish);
   // Wraps the hooks set so far, calling each; see docs/protocol-conformance.md.
   applyMqttProtocolConformance(broker);

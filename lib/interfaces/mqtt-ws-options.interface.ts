@@ -1,5 +1,6 @@
 import type { AedesOptions } from 'aedes';
 import type { PayloadFormat } from './payload-format.type.js';
+import type { MqttRedisOptions } from '../cluster/mqtt-redis-options.interface.js';
 
 /** An Aedes-compatible instance, or a function (sync or async) that builds one when the module starts. */
 export type MqttBackendProvider<T> = T | (() => T | Promise<T>);
@@ -46,4 +47,10 @@ export interface MqttWsModuleOptions {
   persistence?: MqttBackendProvider<NonNullable<AedesOptions['persistence']>>;
   /** Aedes message emitter (mqemitter). Default: in memory. */
   mq?: MqttBackendProvider<NonNullable<AedesOptions['mq']>>;
+  /**
+   * Runs this instance as one broker of a cluster on Redis: builds `persistence` and `mq` from
+   * aedes-persistence-redis and mqemitter-redis, which the app installs. Not combined with
+   * `persistence` or `mq`. See docs/cluster.md.
+   */
+  redis?: MqttRedisOptions;
 }

@@ -1,0 +1,3 @@
+export type { MqttRedisOptions } from './mqtt-redis-options.interface.js';
+export { createRedisBackends, REDIS_PACKAGES, type RedisBackends } from './redis-backends.factory.js';
+export { validateRedisOption } from './redis-option.validator.js';

@@ -1,0 +1,85 @@
+import { Logger } from '@nestjs/common';
+import type { Aedes, AedesOptions } from 'aedes';
+import type { MqttRedisOptions } from './mqtt-redis-options.interface.js';
+import { importOptionalPackages } from './optional-packages.loader.js';
+import { describeRedisUrl, loadRedisClient, RedisConnections } from './redis-connections.js';
+
+/** The versions Aedes 1.2 is built for (its own peer dependency on aedes-persistence-redis says ^11.2.1). */
+export const REDIS_PACKAGES = [
+  { name: 'aedes-persistence-redis', range: '^11.2.1' },
+  { name: 'mqemitter-redis', range: '^7.2.0' },
+] as const;
+
+export const DEFAULT_REDIS_CONNECT_TIMEOUT = 10_000;
+
+type Persistence = NonNullable<AedesOptions['persistence']>;
+type Emitter = NonNullable<AedesOptions['mq']> & { close(callback?: () => void): unknown };
+
+interface MqEmitterRedisOptions {
+  pubConn: unknown;
+  subConn: unknown;
+  concurrency?: number;
+  matchEmptyLevels: boolean;
+}
+interface MqEmitterRedisModule {
+  (options: MqEmitterRedisOptions): Emitter;
+  MQEmitterRedisPrefix: new (prefix: string, options: MqEmitterRedisOptions) => Emitter;
+}
+type PersistenceFactory = (options: { conn: unknown }) => Persistence;
+
+/** The persistence and emitter of one broker of a Redis cluster, on connections this module watches. */
+export interface RedisBackends {
+  persistence: Persistence;
+  mq: Emitter;
+  connections: RedisConnections;
+  /** Logs the broker's own reports of Redis failures, which would otherwise end the process. */
+  watch(broker: Aedes): void;
+}
+
+/**
+ * Builds aedes-persistence-redis and mqemitter-redis on one Redis, once it answers: start-up fails
+ * (after `connectTimeout`) when Redis cannot be reached, rather than serving a broker that is not one.
+ */
+export async function createRedisBackends(options: MqttRedisOptions, concurrency?: number): Promise<RedisBackends> {
+  const logger = new Logger('MqttWsModule');
+  const [createPersistence, mqemitterRedis] = (await importOptionalPackages('option "redis"', REDIS_PACKAGES)) as [
+    PersistenceFactory,
+    MqEmitterRedisModule,
+  ];
+  const target = describeRedisUrl(options.url);
+  const connections = new RedisConnections(loadRedisClient(), options.url, options.keyPrefix, logger);
+  try {
+    await connections.ready(target, options.connectTimeout ?? DEFAULT_REDIS_CONNECT_TIMEOUT);
+  } catch (error) {
+    connections.disconnect();
+    throw error;
+  }
+
+  const persistence = createPersistence({ conn: connections.persistence });
+  // matchEmptyLevels as Aedes' own emitter: 'a/#' also matches 'a' [MQTT-4.7.1-2].
+  const emitterOptions = { pubConn: connections.publisher, subConn: connections.subscriber, concurrency, matchEmptyLevels: true };
+  const mq = options.keyPrefix
+    ? new mqemitterRedis.MQEmitterRedisPrefix(options.keyPrefix, emitterOptions)
+    : mqemitterRedis(emitterOptions);
+  // mqemitter-redis re-emits its connections' errors here; RedisConnections has logged them already.
+  (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
+  const close = mq.close.bind(mq);
+  mq.close = (callback?: () => void) => {
+    const result = close(callback);
+    connections.closeNow();
+    return result;
+  };
+  logger.log(`Clustering on Redis at ${target}${options.keyPrefix ? ` (key prefix "${options.keyPrefix}")` : ''}`);
+
+  return {
+    persistence,
+    mq,
+    connections,
+    watch(broker) {
+      // Aedes' typings leave out the 'error' event it emits when its persistence fails.
+      (broker as unknown as NodeJS.EventEmitter).on('error', (error: Error) =>
+        logger.error(`Broker error (Redis persistence): ${error?.message ?? error}`),
+      );
+    },
+  };
+}
