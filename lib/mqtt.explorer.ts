@@ -2,7 +2,9 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
 import type { Aedes } from 'aedes';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import type { MqttSubscribeMetadata } from './decorators/mqtt-subscribe.decorator.js';
 import { MqttParamtype } from './enums/mqtt-paramtype.enum.js';
+import type { MqttHandlerScope } from './interfaces/mqtt-subscribe-options.interface.js';
 import { MqttEventDispatcher } from './dispatch/mqtt-event.dispatcher.js';
 import { MqttMessageDispatcher } from './dispatch/mqtt-message.dispatcher.js';
 import { TopicFilter } from './dispatch/topic-filter.js';
@@ -31,7 +33,7 @@ export class MqttExplorer implements OnModuleInit {
     @Inject(MQTT_BROKER) private readonly broker: Aedes,
   ) {}
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
     const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
     for (const wrapper of wrappers) {
       const instance = wrapper.instance as Record<string, Function> | undefined;
@@ -43,6 +45,7 @@ export class MqttExplorer implements OnModuleInit {
       }
     }
     this.events.attach(this.broker);
+    await this.messages.subscribeInstanceRoutes(this.broker);
   }
 
   private bindMethod(wrapper: InstanceWrapper, instance: Record<string, Function>, methodName: string): void {
@@ -77,11 +80,13 @@ export class MqttExplorer implements OnModuleInit {
     const handlerKey = {};
     // A handler that does not take the payload is not made to pay for decoding it.
     const takesPayload = this.takesPayload(instance, methodName);
+    const scope = handlerScope(subscriptions, handlerName);
     for (const { topics, options } of subscriptions) {
       for (const pattern of topics) {
         this.messages.add({
           filter: parseFilter(pattern, handlerName),
           payloadFormat: takesPayload ? (options.payloadFormat ?? this.options.payloadFormat) : 'buffer',
+          scope,
           handlerName,
           handlerKey,
           invoke,
@@ -94,6 +99,20 @@ export class MqttExplorer implements OnModuleInit {
     const args: Record<string, unknown> = Reflect.getMetadata(MQTT_PARAM_ARGS_METADATA, instance.constructor, methodName) ?? {};
     return Object.keys(args).some((key) => key.startsWith(`${MqttParamtype.PAYLOAD}:`));
   }
+}
+
+/** One scope per method, so that a message runs it at most once per instance or once in the cluster. */
+function handlerScope(subscriptions: MqttSubscribeMetadata[], handlerName: string): MqttHandlerScope {
+  const scopes = new Set(subscriptions.map(({ options }) => options.scope ?? 'cluster'));
+  for (const scope of scopes) {
+    if (scope !== 'cluster' && scope !== 'instance') {
+      throw new Error(`MqttWsModule: @MqttSubscribe on ${handlerName}: scope must be 'cluster' or 'instance', got ${JSON.stringify(scope)}`);
+    }
+  }
+  if (scopes.size > 1) {
+    throw new Error(`MqttWsModule: the @MqttSubscribe decorators of ${handlerName} give different scopes; a handler runs in one.`);
+  }
+  return scopes.values().next().value as MqttHandlerScope;
 }
 
 function parseFilter(pattern: string, handlerName: string): TopicFilter {

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import qlobber, { type Qlobber } from 'qlobber';
-import type { AedesPublishPacket, Client, PublishPacket } from 'aedes';
+import type { Aedes, AedesPublishPacket, Client, PublishPacket } from 'aedes';
 import { MqttContext } from '../mqtt.context.js';
 import type { MqttRoute } from './mqtt-route.js';
 import { PayloadDecoder, UNDECODABLE } from './payload-decoder.js';
@@ -18,6 +18,9 @@ type AuthorizePublish = (client: Client | null, packet: PublishPacket, callback:
  *   a QoS 2 PUBLISH or reads the client's next packets; it handles every message but these:
  * - a client's QoS 1 PUBLISH, which Aedes acknowledges before routing it. Those are handled at the
  *   end of `authorizePublish`, after the authorization, and before the PUBACK.
+ * Both run where the message entered the broker, so in a cluster once per message. Handlers of scope
+ * `'instance'` instead subscribe to the broker's emitter, which each instance of a cluster receives
+ * every message from.
  */
 @Injectable()
 export class MqttMessageDispatcher {
@@ -31,10 +34,30 @@ export class MqttMessageDispatcher {
   });
   private routeCount = 0;
   private readonly handledBeforeAck = new WeakSet<PublishPacket>();
+  /** Handlers of scope 'instance', by MQTT filter, and the filters of each such handler in order. */
+  private readonly instanceRoutes = new Map<string, MqttRoute[]>();
+  private readonly instanceFilters = new Map<object, string[]>();
 
   add(route: MqttRoute): void {
+    if (route.scope === 'instance') return this.addInstanceRoute(route);
     this.matcher.add(route.filter.mqttFilter, route);
     this.routeCount++;
+  }
+
+  /** Subscribes the handlers of scope 'instance' to the broker's emitter; resolves once it confirmed. */
+  async subscribeInstanceRoutes(broker: Aedes): Promise<void> {
+    const subscriptions: Promise<void>[] = [];
+    for (const [mqttFilter, routes] of this.instanceRoutes) {
+      const listener = this.instanceListener(mqttFilter, routes);
+      subscriptions.push(
+        new Promise((resolve, reject) => {
+          // Aedes' typings leave out the error it reports for a filter deeper than maxTopicLevels.
+          const subscribed = (error?: Error) => (error ? reject(error) : resolve());
+          broker.subscribe(mqttFilter, listener, subscribed as () => void);
+        }),
+      );
+    }
+    await Promise.all(subscriptions);
   }
 
   /** Aedes' `published` hook; bound so it can be handed to Aedes as it is. */
@@ -57,6 +80,35 @@ export class MqttMessageDispatcher {
         this.handledBeforeAck.add(packet);
         this.dispatch(routes, packet, client).then(() => callback(null), () => callback(null));
       });
+    };
+  }
+
+  private addInstanceRoute(route: MqttRoute): void {
+    const { mqttFilter } = route.filter;
+    const routes = this.instanceRoutes.get(mqttFilter) ?? [];
+    if (!routes.some((known) => known.handlerKey === route.handlerKey)) routes.push(route);
+    this.instanceRoutes.set(mqttFilter, routes);
+    const filters = this.instanceFilters.get(route.handlerKey) ?? [];
+    if (!filters.includes(mqttFilter)) filters.push(mqttFilter);
+    this.instanceFilters.set(route.handlerKey, filters);
+  }
+
+  /**
+   * One emitter subscription per filter. A message that matches several filters of one handler runs
+   * it from the first of them only; no state is kept per message.
+   */
+  private instanceListener(mqttFilter: string, routes: MqttRoute[]) {
+    const first = mqttFilter.charCodeAt(0);
+    const skipsDollarTopics = first === PLUS || first === HASH;
+    return (packet: AedesPublishPacket, done: () => void): void => {
+      const topic = packet.topic;
+      if (skipsDollarTopics && topic.charCodeAt(0) === DOLLAR) return done();
+      const due = routes.filter((route) => {
+        const filters = this.instanceFilters.get(route.handlerKey)!;
+        return filters.length === 1 || filters.find((filter) => filterMatches(filter, topic)) === mqttFilter;
+      });
+      if (due.length === 0) return done();
+      this.dispatch(due, packet, null).then(() => done(), () => done());
     };
   }
 
@@ -104,6 +156,20 @@ export class MqttMessageDispatcher {
 function onePerHandler(routes: MqttRoute[]): MqttRoute[] {
   const seen = new Set<object>();
   return routes.filter((route) => !seen.has(route.handlerKey) && seen.add(route.handlerKey));
+}
+
+/** MQTT filter matching as Aedes' emitter does it ('a/#' also matches 'a'), '$' rule included. */
+function filterMatches(filter: string, topic: string): boolean {
+  const first = filter.charCodeAt(0);
+  if (topic.charCodeAt(0) === DOLLAR && (first === PLUS || first === HASH)) return false;
+  const filterLevels = filter.split('/');
+  const topicLevels = topic.split('/');
+  for (let index = 0; index < filterLevels.length; index++) {
+    const level = filterLevels[index];
+    if (level === '#') return true;
+    if (index >= topicLevels.length || (level !== '+' && level !== topicLevels[index])) return false;
+  }
+  return filterLevels.length === topicLevels.length;
 }
 
 function describeClient(client: Client | null): string {
