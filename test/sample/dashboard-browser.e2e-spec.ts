@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { TestClient } from '../utils/mqtt-client.js';
+import { startSample, type RunningSample } from './sample-app.js';
+
+/** Debian's chromium (Playwright cannot download its own browser here); CHROMIUM_PATH points elsewhere. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SCREENSHOT = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
+const IN_CI = process.env.CI === 'true';
+const HAS_CHROMIUM = existsSync(CHROMIUM);
+
+if (!HAS_CHROMIUM) {
+  const bar = '!'.repeat(78);
+  console.warn(
+    `\n${bar}\n!! ${CHROMIUM} is missing: the dashboard's browser test is ${IN_CI ? 'FAILING (CI=true)' : 'SKIPPED'}.\n` +
+      `!! Install it with: apt-get install -y chromium\n${bar}\n`,
+  );
+}
+
+(HAS_CHROMIUM || IN_CI ? describe : describe.skip)('sample 01: the dashboard in Chromium', () => {
+  let sample: RunningSample;
+  let userDataDir: string;
+  let browser: BrowserContext;
+  let page: Page;
+  const devices: Record<string, TestClient> = {};
+
+  /** What a device firmware does: client id = device id, a last will on its status topic, a retained LED state. */
+  const connectDevice = async (id: string) => {
+    const client = await TestClient.connect(sample.mqttUrl, {
+      clientId: id,
+      will: { topic: `devices/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
+    devices[id] = client;
+    await client.subscribe(`devices/${id}/commands`, 1);
+    await client.publish(`devices/${id}/state`, { led: 'off' }, { qos: 1, retain: true });
+    return client;
+  };
+  const text = (selector: string) => page.locator(selector).first();
+  const waitForText = (selector: string, expected: string) =>
+    page.waitForFunction(([css, value]) => document.querySelector(css)?.textContent?.includes(value), [selector, expected]);
+
+  beforeAll(async () => {
+    if (!HAS_CHROMIUM) throw new Error(`${CHROMIUM} is required when CI=true: .ci/run must apt-get install chromium`);
+    sample = await startSample();
+    for (const id of ['d1', 'd2', 'd3']) await connectDevice(id);
+    // launch() refuses --user-data-dir; a persistent context on a fresh directory is the same thing.
+    userDataDir = await mkdtemp(join(tmpdir(), 'dashboard-chromium-'));
+    browser = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      headless: true,
+      viewport: { width: 1040, height: 460 },
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+    // A fixed clock keeps the alert times, and so the screenshot, the same from run to run; timers still run.
+    await page.clock.setFixedTime(new Date('2026-01-01T12:00:00'));
+    await page.goto(sample.httpUrl);
+    await page.locator('#connection[data-state="live"]').waitFor();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+    await Promise.all(Object.values(devices).map((device) => device.end(true)));
+    await sample?.app.close();
+  });
+
+  it('shows a reading that a device publishes, with the device online', async () => {
+    await devices.d1.publish('devices/d1/telemetry', { temperature: 21.5, humidity: 44 });
+
+    await waitForText('[data-device="d1"] .temperature', '21.5');
+    expect(await text('[data-device="d1"] .humidity').textContent()).toBe('44');
+    expect(await text('[data-device="d1"] .status').textContent()).toBe('online');
+  });
+
+  it('sends a command when the device button is clicked, and shows the state the device reports', async () => {
+    await page.locator('[data-device="d2"] .led-toggle', { hasText: 'Turn LED on' }).click();
+
+    const [command] = await devices.d2.waitFor(1, 'devices/d2/commands');
+    expect(JSON.parse(command.payload.toString())).toEqual({ led: 'on' });
+    await devices.d2.publish('devices/d2/state', { led: 'on' }, { qos: 1, retain: true });
+    await waitForText('[data-device="d2"] .led-toggle', 'Turn LED off');
+    expect(await text('[data-device="d2"] .led-state').textContent()).toBe('on');
+  });
+
+  it('shows an alert for a hot reading, and saves the screenshot', async () => {
+    // Some history for each chart, d3 heating up to the reading that raises the alert.
+    for (let i = 1; i <= 40; i++) {
+      await devices.d1.publish('devices/d1/telemetry', { temperature: 21.5 + 2 * Math.sin(i / 5), humidity: 44 + (i % 7) });
+      await devices.d2.publish('devices/d2/telemetry', { temperature: 26 + Math.cos(i / 7) + i / 40, humidity: 38 });
+      await devices.d3.publish('devices/d3/telemetry', { temperature: 30 + (i / 40) ** 4 * 18, humidity: 30 });
+    }
+    await devices.d3.publish('devices/d3/telemetry', { temperature: 72.5, humidity: 29 }, { qos: 1 });
+
+    await waitForText('#alerts li[data-device="d3"]', '72.5');
+    expect(await text('#alerts li').textContent()).toContain('d3 reported 72.5 °C');
+    expect(await page.locator('.card[data-device="d3"]').getAttribute('class')).toContain('hot');
+    await waitForText('[data-device="d1"] .temperature', (21.5 + 2 * Math.sin(40 / 5)).toFixed(1));
+    await waitForText('[data-device="d2"] .temperature', (26 + Math.cos(40 / 7) + 1).toFixed(1));
+
+    await page.mouse.move(0, 0); // no hover effect in the picture
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  });
+});
