@@ -1,9 +1,11 @@
 import type { MqttWsModuleOptions } from './interfaces/mqtt-ws-options.interface.js';
 import { DEFAULT_MAX_PAYLOAD, DEFAULT_PATH } from './mqtt-ws.constants.js';
 import { validateRedisOption } from './cluster/redis-option.validator.js';
+import { resolveMqttSecurityOptions, type ResolvedMqttSecurityOptions } from './security/mqtt-security-options.validator.js';
 
 export type ResolvedMqttWsOptions = MqttWsModuleOptions &
-  Required<Pick<MqttWsModuleOptions, 'path' | 'payloadFormat' | 'allowMissingSubprotocol' | 'maxPayload'>>;
+  Required<Pick<MqttWsModuleOptions, 'path' | 'payloadFormat' | 'allowMissingSubprotocol' | 'maxPayload'>> &
+  ResolvedMqttSecurityOptions;
 
 const NON_NEGATIVE_INTEGERS = [
   'concurrency',
@@ -21,13 +23,14 @@ export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): Resolve
     throw new Error(`MqttWsModule: option "${option}" must be ${expected}, got ${JSON.stringify(value) ?? String(value)}`);
   };
   if (options === null || typeof options !== 'object') fail('options', 'an object', options);
-  const resolved: ResolvedMqttWsOptions = {
+  // The security defaults are added once maxPayload, on which one depends, is checked.
+  const resolved = {
     ...options,
     path: options.path ?? DEFAULT_PATH,
     payloadFormat: options.payloadFormat ?? 'json',
     allowMissingSubprotocol: options.allowMissingSubprotocol ?? true,
     maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
-  };
+  } as ResolvedMqttWsOptions;
   if (typeof resolved.path !== 'string' || !resolved.path.startsWith('/') || /[?#\s]/.test(resolved.path)) {
     fail('path', "a URL path starting with '/' (no query, fragment or spaces)", resolved.path);
   }
@@ -46,6 +49,7 @@ export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): Resolve
   if (!Number.isInteger(resolved.maxPayload) || resolved.maxPayload < 2) {
     fail('maxPayload', 'an integer of at least 2 (bytes)', resolved.maxPayload);
   }
+  Object.assign(resolved, resolveMqttSecurityOptions(resolved, fail));
   if (resolved.id !== undefined && (typeof resolved.id !== 'string' || resolved.id === '')) {
     fail('id', 'a non-empty string', resolved.id);
   }

@@ -11,6 +11,7 @@ import { ConfigurableMqttWsModule, MQTT_WS_MODULE_OPTIONS } from './mqtt-ws.modu
 import { MQTT_BROKER, MQTT_WS_RESOLVED_OPTIONS } from './mqtt-ws.constants.js';
 import { resolveMqttWsOptions, type ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
 import { MqttWsListener } from './transport/mqtt-ws.listener.js';
+import { MqttAuthPolicyHost } from './security/mqtt-auth-policy.host.js';
 
 /**
  * An embedded MQTT broker served over the app's WebSocket endpoint. Global, so `MqttService` can be
@@ -28,8 +29,9 @@ import { MqttWsListener } from './transport/mqtt-ws.listener.js';
     {
       provide: MQTT_BROKER,
       useFactory: createMqttBroker,
-      inject: [MQTT_WS_RESOLVED_OPTIONS, MqttMessageDispatcher],
+      inject: [MQTT_WS_RESOLVED_OPTIONS, MqttMessageDispatcher, MqttAuthPolicyHost],
     },
+    MqttAuthPolicyHost,
     MqttMessageDispatcher,
     MqttEventDispatcher,
     MqttMetadataAccessor,

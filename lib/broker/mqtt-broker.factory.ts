@@ -4,6 +4,8 @@ import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import type { MqttMessageDispatcher } from '../dispatch/mqtt-message.dispatcher.js';
 import { applyMqttProtocolConformance } from '../protocol/index.js';
 import { createRedisBackends } from '../cluster/index.js';
+import type { MqttAuthPolicyHost } from '../security/mqtt-auth-policy.host.js';
+import { applyMqttSecurity } from '../security/mqtt-security.js';
 
 const BROKER_OPTIONS = [
   'id',
@@ -15,12 +17,14 @@ const BROKER_OPTIONS = [
   'maxClientsIdLength',
   'drainTimeout',
   'maxTopicLevels',
+  'maxInflightInbound',
 ] as const;
 
 /** Builds the Aedes broker of one module instance: its backends and its hooks. */
 export async function createMqttBroker(
   options: ResolvedMqttWsOptions,
   messages: MqttMessageDispatcher,
+  auth?: MqttAuthPolicyHost,
 ): Promise<Aedes> {
   const brokerOptions: AedesOptions = { published: messages.published };
   for (const key of BROKER_OPTIONS) {
@@ -32,6 +36,8 @@ export async function createMqttBroker(
   brokerOptions.mq = redis?.mq ?? (await resolveBackend(options.mq));
   const broker = await Aedes.createBroker(brokerOptions);
   redis?.watch(broker);
+  // First: handlers of a client's QoS 1 message run only once the message is authorized.
+  applyMqttSecurity(broker, options, auth);
   broker.authorizePublish = messages.handleBeforeAcknowledging(broker.authorizePublish);
   // Wraps the hooks set so far, calling each; see docs/protocol-conformance.md.
   applyMqttProtocolConformance(broker);

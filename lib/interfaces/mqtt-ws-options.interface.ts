@@ -1,11 +1,13 @@
 import type { AedesOptions } from 'aedes';
+import type { MqttSecurityOptions } from '../security/mqtt-security-options.interface.js';
 import type { PayloadFormat } from './payload-format.type.js';
 import type { MqttRedisOptions } from '../cluster/mqtt-redis-options.interface.js';
 
 /** An Aedes-compatible instance, or a function (sync or async) that builds one when the module starts. */
 export type MqttBackendProvider<T> = T | (() => T | Promise<T>);
 
-export interface MqttWsModuleOptions {
+/** The security options (`auth`, `allowedOrigins`, limits) are described in docs/security.md. */
+export interface MqttWsModuleOptions extends MqttSecurityOptions {
   /** HTTP path of the MQTT WebSocket endpoint. Default `/mqtt`. */
   path?: string;
   /**

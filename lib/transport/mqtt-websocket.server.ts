@@ -3,17 +3,20 @@ import type { Duplex } from 'node:stream';
 import type { Aedes } from 'aedes';
 import { WebSocketServer, type VerifyClientCallbackAsync, type WebSocket } from 'ws';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
+import { HandshakeGuard } from '../security/handshake-guard.js';
 import { selectMqttSubprotocol } from './mqtt-subprotocol.js';
 import { WebSocketDuplex } from './websocket-duplex.js';
 
 /** Completes MQTT WebSocket handshakes and hands each connection to the broker as a byte stream. */
 export class MqttWebSocketServer {
   private readonly server: WebSocketServer;
+  private readonly guard: HandshakeGuard;
 
   constructor(
     private readonly broker: Aedes,
     private readonly options: ResolvedMqttWsOptions,
   ) {
+    this.guard = new HandshakeGuard(options.allowedOrigins, options.maxConnections);
     this.server = new WebSocketServer({
       noServer: true,
       clientTracking: true,
@@ -40,6 +43,8 @@ export class MqttWebSocketServer {
   }
 
   private readonly verifyClient: VerifyClientCallbackAsync = ({ req }, accept) => {
+    const refusal = this.guard.refusal(req, this.server.clients.size);
+    if (refusal) return accept(false, refusal.status, refusal.message);
     const protocol = selectMqttSubprotocol(req.headers['sec-websocket-protocol']);
     if (protocol === null || (protocol === false && !this.options.allowMissingSubprotocol)) {
       return accept(false, 400, "MQTT over WebSocket requires the 'mqtt' subprotocol");

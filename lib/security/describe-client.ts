@@ -1,0 +1,12 @@
+import type { Client } from 'aedes';
+import { clientAddress } from './trusted-proxies.js';
+
+const MAX_ID_SHOWN = 64;
+
+/** A client for a log line: its id, quoted and cut so that it cannot forge or flood log lines, and its address. */
+export function describeClient(client: Client): string {
+  const id = client.id ?? '(no id yet)';
+  const shown = JSON.stringify(id.length > MAX_ID_SHOWN ? `${id.slice(0, MAX_ID_SHOWN)}…` : id);
+  const address = clientAddress(client);
+  return address ? `client ${shown} from ${address}` : `client ${shown}`;
+}

@@ -1,0 +1,32 @@
+import type { IncomingMessage } from 'node:http';
+import type { MqttAuthOption } from './mqtt-auth-policy.interface.js';
+
+/** `'*'`, a list of exact origins (`'https://app.example.com'`) and patterns, or a function of the origin. */
+export type MqttOriginCheck = '*' | readonly (string | RegExp)[] | ((origin: string, request: IncomingMessage) => boolean);
+
+/** The security options of `MqttWsModule`; docs/security.md explains each. */
+export interface MqttSecurityOptions {
+  /** Who may connect, publish, subscribe, receive: an injectable `MqttAuthPolicy`. Default: everyone, everything (but `$SYS/`). */
+  auth?: MqttAuthOption;
+  /**
+   * Browser origins allowed to open the WebSocket; others get HTTP 403. Handshakes without an
+   * `Origin` header (non-browser clients) are always allowed. Default: same origin only.
+   */
+  allowedOrigins?: MqttOriginCheck;
+  /** Open MQTT connections at most; more handshakes get HTTP 503. 0 means no limit. Default 10000. */
+  maxConnections?: number;
+  /** Largest MQTT packet (remaining length, bytes), however many frames carry it. Default: `maxPayload`. */
+  maxPacketSize?: number;
+  /** Longest topic a client may publish to or subscribe to, in characters. Default 1024. */
+  maxTopicLength?: number;
+  /**
+   * Bytes a client that does not read may have waiting to be sent before it is disconnected (its
+   * persistent session stays). Each waiting message also counts 128 bytes. 0 disables the limit
+   * and a slow client holds deliveries to everyone until `drainTimeout`. Default 1 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** QoS 2 messages a client may have awaiting PUBREL; one more closes its connection. 0 means no limit. Aedes default 1000. */
+  maxInflightInbound?: number;
+  /** IP addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` gives the client address. Default: none. */
+  trustedProxies?: readonly string[];
+}

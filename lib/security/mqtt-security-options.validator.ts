@@ -1,0 +1,67 @@
+import type { MqttSecurityOptions } from './mqtt-security-options.interface.js';
+import { TrustedProxies } from './trusted-proxies.js';
+
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export const DEFAULT_MAX_TOPIC_LENGTH = 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+/** A limit on MQTT 3.1.1 client ids, which Aedes limits only for MQTT 3.1. */
+export const DEFAULT_MAX_CLIENT_ID_LENGTH = 256;
+
+export type ResolvedMqttSecurityOptions = Required<
+  Pick<MqttSecurityOptions, 'maxConnections' | 'maxTopicLength' | 'maxBufferedBytes' | 'trustedProxies'>
+> & { maxPacketSize: number };
+
+type Fail = (option: string, expected: string, value: unknown) => never;
+
+/** The security part of `resolveMqttWsOptions`: defaults, and a named error for each bad value. */
+export function resolveMqttSecurityOptions(options: MqttSecurityOptions & { maxPayload: number }, fail: Fail): ResolvedMqttSecurityOptions {
+  const resolved = {
+    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    maxPacketSize: options.maxPacketSize ?? options.maxPayload,
+    maxTopicLength: options.maxTopicLength ?? DEFAULT_MAX_TOPIC_LENGTH,
+    maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+    trustedProxies: options.trustedProxies ?? [],
+  };
+  for (const option of ['maxConnections', 'maxBufferedBytes'] as const) {
+    if (!Number.isInteger(resolved[option]) || resolved[option] < 0) fail(option, 'a non-negative integer', resolved[option]);
+  }
+  if (!Number.isInteger(resolved.maxPacketSize) || resolved.maxPacketSize < 2 || resolved.maxPacketSize > 268_435_455) {
+    fail('maxPacketSize', 'an integer from 2 to 268435455 (bytes)', resolved.maxPacketSize);
+  }
+  if (!Number.isInteger(resolved.maxTopicLength) || resolved.maxTopicLength < 1 || resolved.maxTopicLength > 65535) {
+    fail('maxTopicLength', 'an integer from 1 to 65535', resolved.maxTopicLength);
+  }
+  const inflight = options.maxInflightInbound;
+  if (inflight !== undefined && !(Number.isInteger(inflight) && inflight >= 0)) fail('maxInflightInbound', 'a non-negative integer', inflight);
+  if (!Array.isArray(resolved.trustedProxies)) fail('trustedProxies', 'an array of IP addresses or CIDR ranges', resolved.trustedProxies);
+  for (const entry of resolved.trustedProxies) {
+    try {
+      TrustedProxies.assertValid(entry);
+    } catch {
+      fail('trustedProxies', 'an array of IP addresses or CIDR ranges', entry);
+    }
+  }
+  validateOrigins(options.allowedOrigins, fail);
+  validateAuth(options.auth, fail);
+  return resolved;
+}
+
+function validateOrigins(origins: MqttSecurityOptions['allowedOrigins'], fail: Fail): void {
+  if (origins === undefined || origins === '*' || typeof origins === 'function') return;
+  const expected = "'*', a function, or an array of origins ('https://host[:port]') and RegExps";
+  if (!Array.isArray(origins)) fail('allowedOrigins', expected, origins);
+  for (const origin of origins as unknown[]) {
+    if (origin instanceof RegExp) continue;
+    if (typeof origin !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i.test(origin)) fail('allowedOrigins', expected, origin);
+  }
+}
+
+function validateAuth(auth: MqttSecurityOptions['auth'], fail: Fail): void {
+  if (auth === undefined || typeof auth === 'function') return;
+  const expected = 'a policy class, or { useClass }, { useExisting } or { useValue }';
+  if (auth === null || typeof auth !== 'object') return fail('auth', expected, auth);
+  if ('useClass' in auth && typeof auth.useClass === 'function') return;
+  if ('useExisting' in auth && auth.useExisting !== undefined && auth.useExisting !== null) return;
+  if ('useValue' in auth && auth.useValue !== null && typeof auth.useValue === 'object') return;
+  fail('auth', expected, Object.keys(auth));
+}
