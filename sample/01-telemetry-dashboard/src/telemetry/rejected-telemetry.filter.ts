@@ -10,10 +10,12 @@ import type { MqttContext } from 'nestjs-mqtt-ws';
 export class RejectedTelemetryFilter implements ExceptionFilter {
   private readonly logger = new Logger('Telemetry');
 
-  catch(exception: BadRequestException, host: ArgumentsHost): void {
+  catch(exception: BadRequestException, host: ArgumentsHost): null {
     const { topic, clientId } = host.switchToRpc().getContext<MqttContext>();
     const { message } = exception.getResponse() as { message?: string | string[] };
     const reasons = [message ?? exception.message].flat().join('; ');
     this.logger.warn(`Rejected a reading on ${topic} from ${clientId ?? 'the server'}: ${reasons}`);
+    // Outside HTTP, Nest takes a filter's `undefined` for "not handled" and rethrows; anything else handles it.
+    return null;
   }
 }
