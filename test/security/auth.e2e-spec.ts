@@ -145,12 +145,12 @@ describe('auth policy from dependency injection', () => {
 
   it('disconnects a client that publishes outside its namespace, and to $SYS/ even as admin', async () => {
     const alice = await connect('token-alice', 'alice-2');
-    const closed = new Promise((resolve) => alice.client.once('close', resolve));
+    const closed = new Promise<void>((resolve) => alice.client.once('close', () => resolve()));
     alice.client.publish('users/bob/inbox', 'hi', { qos: 1 });
     await closed;
 
     const root = await connect('token-root', 'root-1');
-    const rootClosed = new Promise((resolve) => root.client.once('close', resolve));
+    const rootClosed = new Promise<void>((resolve) => root.client.once('close', () => resolve()));
     root.client.publish('$SYS/fake/heartbeat', 'x', { qos: 1 });
     await rootClosed;
   });
@@ -158,7 +158,7 @@ describe('auth policy from dependency injection', () => {
   it('refuses when an async answer is false or the policy throws', async () => {
     for (const topic of ['async/denied', 'throws']) {
       const alice = await connect('token-alice', `alice-${topic}`);
-      const closed = new Promise((resolve) => alice.client.once('close', resolve));
+      const closed = new Promise<void>((resolve) => alice.client.once('close', () => resolve()));
       alice.client.publish(topic, 'x', { qos: 1 });
       await closed;
     }
@@ -237,7 +237,7 @@ describe('auth policy options', () => {
   });
 
   it('keeps $SYS/ unpublishable without a policy', async () => {
-    const { app, url } = await startApp({ imports: [MqttWsModule.forRoot()] });
+    const { app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] });
     try {
       const raw = await RawMqttSocket.open(url);
       await raw.connect('sys');

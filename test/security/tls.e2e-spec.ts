@@ -33,7 +33,7 @@ describe('behind an HTTPS Nest app', () => {
   beforeAll(async () => {
     const credentials = makeCertificate();
     cert = credentials.cert;
-    const moduleRef = await Test.createTestingModule({ imports: [MqttWsModule.forRoot()] }).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [MqttWsModule.forRoot({})] }).compile();
     app = moduleRef.createNestApplication({ logger: false, httpsOptions: credentials });
     await app.listen(0, '127.0.0.1');
     port = (app.getHttpServer().address() as AddressInfo).port;

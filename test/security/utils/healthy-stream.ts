@@ -13,7 +13,7 @@ export class HealthyStream {
   private constructor(
     private readonly publisher: TestClient,
     private readonly subscriber: TestClient,
-    private readonly topic: string,
+    readonly topic: string,
   ) {}
 
   static async start(url: string, name = 'healthy'): Promise<HealthyStream> {
