@@ -19,7 +19,10 @@ const deviceIds = values.devices.split(',').map((id) => id.trim()).filter(Boolea
 const intervalMs = Number(values.interval);
 if (!Number.isFinite(intervalMs) || intervalMs <= 0) throw new Error(`--interval must be a positive number of ms, got "${values.interval}"`);
 
-const simulator = await DeviceSimulator.start({ url: values.url, deviceIds, intervalMs });
+const simulator = await DeviceSimulator.start({ url: values.url, deviceIds, intervalMs }).catch((error: Error) => {
+  console.error(`Could not connect the devices to ${values.url}: ${error.message}`);
+  process.exit(1);
+});
 console.log(`${deviceIds.join(', ')} publishing to ${values.url} every ${intervalMs} ms; Ctrl-C stops them`);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void simulator.stop());
