@@ -32,10 +32,11 @@ describe(`connection churn (${CYCLES} cycles)`, () => {
   afterAll(() => app.close());
 
   const counts = async (): Promise<Counts> => {
-    const matcher = (broker.mq as unknown as { _matcher: { match(topic: string): unknown[] } })._matcher;
-    const persistence = broker.persistence as unknown as { countOffline(): Promise<{ subsCount: number; clientsCount: number }> };
+    const internals = broker as unknown as { mq: unknown; persistence: unknown; clients: Record<string, unknown> };
+    const matcher = (internals.mq as unknown as { _matcher: { match(topic: string): unknown[] } })._matcher;
+    const persistence = internals.persistence as as { countOffline(): Promise<{ subsCount: number; clientsCount: number }> };
     return {
-      clients: Object.keys(broker.clients).length,
+      clients: Object.keys(internals.clients).length,
       connected: broker.connectedClients,
       sockets: app.get(MqttWsListener).connectionCount,
       subscriptions: matcher.match('churn/common').length + matcher.match('churn/7/x').length,
