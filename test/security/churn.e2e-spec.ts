@@ -34,7 +34,7 @@ describe(`connection churn (${CYCLES} cycles)`, () => {
   const counts = async (): Promise<Counts> => {
     const internals = broker as unknown as { mq: unknown; persistence: unknown; clients: Record<string, unknown> };
     const matcher = (internals.mq as unknown as { _matcher: { match(topic: string): unknown[] } })._matcher;
-    const persistence = internals.persistence as as { countOffline(): Promise<{ subsCount: number; clientsCount: number }> };
+    const persistence = internals.persistence as { countOffline(): Promise<{ subsCount: number; clientsCount: number }> };
     return {
       clients: Object.keys(internals.clients).length,
       connected: broker.connectedClients,
