@@ -111,15 +111,16 @@ describe('the embedded broker', () => {
     await expect(mqtt.publish('ok', 'x', { qos: 3 as 0 })).rejects.toThrow(/qos/);
   });
 
-  it('acknowledges a QoS 1 PUBLISH only after the in-process handlers finished', async () => {
+  it.each([1, 2] as const)('acknowledges a QoS %i PUBLISH only after the in-process handlers finished', async (qos) => {
     releaseSlowHandler = new Deferred();
-    const publisher = await connect('slow-publisher');
+    const entered = slowHandlerEntered.items.length;
+    const publisher = await connect(`slow-publisher-${qos}`);
     let acknowledged = false;
-    const publishing = publisher.publish('slow', '"x"', { qos: 1 }).then(() => (acknowledged = true));
-    await slowHandlerEntered.waitFor(1);
+    const publishing = publisher.publish('slow', '"x"', { qos }).then(() => (acknowledged = true));
+    await slowHandlerEntered.waitFor(entered + 1);
     // The handler is running and holds the acknowledgement; a round trip on another client proves
     // the broker itself is not blocked meanwhile.
-    const other = await connect('other-client');
+    const other = await connect(`other-client-${qos}`);
     await other.subscribe('ping', 0);
     await other.publish('ping', 'pong');
     await other.waitFor(1, 'ping');
