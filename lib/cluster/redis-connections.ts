@@ -15,6 +15,7 @@ export class RedisConnections {
   readonly publisher: Redis;
   readonly subscriber: Redis;
   private readonly down = new Set<Redis>();
+  private started = false;
   private closing = false;
 
   constructor(
@@ -24,7 +25,8 @@ export class RedisConnections {
     private readonly logger: Logger,
   ) {
     // No retry limit per command: a command issued while Redis is away waits for it.
-    const options: RedisOptions = { maxRetriesPerRequest: null, connectionName: 'nestjs-mqtt-ws' };
+    // ioredis waits disconnectTimeout (default 2 s) for a closed socket that never says so, holding the process.
+    const options: RedisOptions = { maxRetriesPerRequest: null, connectionName: 'nestjs-mqtt-ws', disconnectTimeout: 500 };
     this.persistence = new Client(url, { ...options, keyPrefix });
     // Pub/sub channels are not prefixed by ioredis; mqemitter-redis prefixes them itself.
     this.publisher = new Client(url, { ...options, enableAutoPipelining: true });
@@ -39,6 +41,7 @@ export class RedisConnections {
 
   /** Resolves when every connection is ready, or fails after `timeout` ms with the last error. */
   async ready(target: string, timeout: number): Promise<void> {
+    // Start-up failures are reported by this method's error, not as an outage.
     let lastError: Error | undefined;
     const onError = (error: Error) => (lastError = error);
     for (const connection of this.all) connection.on('error', onError);
@@ -53,6 +56,7 @@ export class RedisConnections {
           }, timeout);
         }),
       ]);
+      this.started = true;
     } finally {
       clearTimeout(timer);
       for (const connection of this.all) connection.off('error', onError);
@@ -85,7 +89,7 @@ export class RedisConnections {
     connection.on('error', (error: Error) => (lastError = error));
     // Only a connection that will be re-established says 'reconnecting'; a closed one says 'end'.
     connection.on('reconnecting', () => {
-      if (this.closing || this.down.has(connection)) return;
+      if (!this.started || this.closing || this.down.has(connection)) return;
       if (this.down.size === 0) {
         const reason = lastError ? ` (${lastError.message})` : '';
         this.logger.error(
