@@ -1,0 +1,128 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { forkChild, stop } from './processes.js';
+
+/**
+ * What the suite measures. A target starts in its own processes and resolves to
+ * { endpoint, processes: [{ role, pid }], control, handlers?, stop() }: `control` frees memory before
+ * an RSS reading, `handlers` (dispatch targets) counts and times what the handler saw.
+ */
+
+// BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Node target into <dir> (open in Chrome DevTools).
+const NODE_FLAGS = ['--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])];
+
+function nodeTarget(script, args = []) {
+  return async ({ benchDir }) => {
+    const { child, rpc, info } = await forkChild(join(benchDir, 'targets', script), { args, execArgv: NODE_FLAGS });
+    return {
+      endpoint: { port: info.port, transport: info.transport, path: info.path ?? '/mqtt' },
+      processes: [{ role: 'broker', pid: info.pid }],
+      control: rpc,
+      stop: () => stop(child),
+    };
+  };
+}
+
+async function startMosquitto({ benchDir }) {
+  const { child, rpc, info } = await forkChild(join(benchDir, 'targets', 'mosquitto.js'));
+  return {
+    endpoint: { port: info.port, transport: 'ws', path: '/mqtt' },
+    tcpPort: info.tcpPort,
+    processes: [{ role: 'broker', pid: info.pid }],
+    control: rpc,
+    stop: () => stop(child),
+  };
+}
+
+async function startMicroservicesOnMosquitto(context) {
+  const mosquitto = await startMosquitto(context);
+  try {
+    const { child, rpc, info } = await forkChild(join(context.benchDir, 'targets', 'nest-microservice.js'), {
+      args: [String(mosquitto.tcpPort)],
+      execArgv: NODE_FLAGS,
+    });
+    return {
+      endpoint: mosquitto.endpoint,
+      processes: [...mosquitto.processes, { role: 'app', pid: info.pid }],
+      control: mosquitto.control,
+      handlers: rpc,
+      stop: () => Promise.all([stop(child), mosquitto.stop()]),
+    };
+  } catch (error) {
+    await mosquitto.stop();
+    throw error;
+  }
+}
+
+async function startLibraryWithHandler(context) {
+  const target = await nodeTarget('nest-mqtt-ws.js', ['--handler'])(context);
+  return { ...target, handlers: target.control };
+}
+
+const libraryBuilt = ({ rootDir }) => (existsSync(join(rootDir, 'dist', 'index.js')) ? null : 'dist/index.js is missing: run `npm run build`');
+const mosquittoInstalled = () =>
+  spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).error ? '`mosquitto` is not installed (apt-get install -y mosquitto)' : null;
+const privatePackage = (name) => ({ deps }) => (deps.available[name] ? null : `${name} is not available (${deps.note ?? 'not installed'})`);
+
+/** The brokers, for fan-in, fan-out, latency and connections. `id`s are the report's column keys. */
+export const BROKER_TARGETS = [
+  {
+    id: 'library',
+    name: 'nestjs-mqtt-ws',
+    description: 'this library in a minimal Nest app (Express), `MqttWsModule.forRoot({ path: \'/mqtt\' })`',
+    unavailable: libraryBuilt,
+    start: nodeTarget('nest-mqtt-ws.js'),
+  },
+  {
+    id: 'aedes-ws',
+    name: 'Aedes + ws stream',
+    description: 'bare Aedes on `node:http` + `ws` with `createWebSocketStream` (the pattern of Aedes\' docs)',
+    start: nodeTarget('aedes-ws.js'),
+  },
+  {
+    id: 'aedes-websocket-stream',
+    name: 'Aedes + websocket-stream',
+    description: 'bare Aedes bridged with `websocket-stream` 5 (ws 3)',
+    unavailable: privatePackage('websocket-stream'),
+    start: (context) => nodeTarget('aedes-websocket-stream.js', ['websocket-stream', context.deps.dir])(context),
+  },
+  {
+    id: 'aedes-httptoolkit',
+    name: 'Aedes + @httptoolkit/websocket-stream',
+    description: 'bare Aedes bridged with `@httptoolkit/websocket-stream` 6 (ws 8), the maintained fork',
+    unavailable: privatePackage('@httptoolkit/websocket-stream'),
+    start: (context) => nodeTarget('aedes-websocket-stream.js', ['@httptoolkit/websocket-stream', context.deps.dir])(context),
+  },
+  {
+    id: 'aedes-tcp',
+    name: 'Aedes on TCP',
+    description: 'bare Aedes on plain TCP, `net.createServer(broker.handle)`: the ceiling for an Aedes broker',
+    start: nodeTarget('aedes-tcp.js'),
+  },
+  {
+    id: 'mosquitto',
+    name: 'Mosquitto (WebSocket)',
+    description: 'Mosquitto\'s WebSocket listener (libwebsockets)',
+    unavailable: mosquittoInstalled,
+    start: startMosquitto,
+  },
+];
+
+/** The two ways of running application code on a message, for handler dispatch. */
+export const DISPATCH_TARGETS = [
+  {
+    id: 'library-handler',
+    name: 'nestjs-mqtt-ws @MqttSubscribe',
+    description: 'this library with one `@MqttSubscribe(\'bench/+\')` handler taking `@Payload()` (JSON), in process',
+    unavailable: libraryBuilt,
+    start: startLibraryWithHandler,
+  },
+  {
+    id: 'microservices',
+    name: '@nestjs/microservices via Mosquitto',
+    description: '`@nestjs/microservices` MQTT transport, one `@EventPattern(\'bench/+\')` handler, consuming from Mosquitto over TCP; clients publish to Mosquitto\'s WebSocket listener',
+    unavailable: mosquittoInstalled,
+    start: startMicroservicesOnMosquitto,
+  },
+];

@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// The benchmark suite (issue 6): `npm run bench` (full, writes docs/benchmarks.md and .svg) or
+// `node bench/run.js --quick` (every scenario briefly, writes bench/results/). See bench/README.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { aggregate, evaluateBudgets } from './lib/aggregate.js';
+import { renderChart } from './lib/chart.js';
+import { formatValue } from './lib/format.js';
+import { describeMachine } from './lib/machine.js';
+import { measure } from './lib/measure.js';
+import { ensurePrivateDeps } from './lib/private-deps.js';
+import { installExitHandlers, removeTempRoot, stopAll, waitForQuiet } from './lib/processes.js';
+import { renderReport, renderSummary } from './lib/report.js';
+import { connectionMetrics, SCENARIOS, scenarioSettings } from './lib/scenarios.js';
+import { BROKER_TARGETS, DISPATCH_TARGETS } from './lib/targets.js';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const rootDir = dirname(benchDir);
+const log = (line) => process.stderr.write(`${line}\n`);
+
+const options = parseArgs(process.argv.slice(2));
+if (options.help) {
+  process.stdout.write(
+    [
+      'usage: node bench/run.js [--quick] [--only=<scenario>[,…]] [--targets=<target>[,…]] [--rounds=N] [--seed=N]',
+      `scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}`,
+      `targets: ${[...BROKER_TARGETS, ...DISPATCH_TARGETS].map((t) => t.id).join(', ')}`,
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
+const mode = options.quick ? 'quick' : 'full';
+// A hard stop for the whole run; what was measured by then is still reported.
+const runDeadline = Date.now() + (mode === 'quick' ? 4 : 30) * 60_000;
+
+installExitHandlers((signal) => log(`\n${signal}: stopping every process of the suite…`));
+process.on('uncaughtException', async (error) => {
+  log(`bench: ${error.stack ?? error}`);
+  await stopAll();
+  removeTempRoot();
+  process.exit(1);
+});
+
+const startedAt = new Date();
+const deps = ensurePrivateDeps(benchDir, log);
+const context = { benchDir, rootDir, deps };
+const notes = [];
+if (deps.note) notes.push(deps.note);
+
+const scenarios = SCENARIOS.filter((s) => !options.only || options.only.includes(s.id));
+if (scenarios.length === 0) {
+  log(`no scenario matches --only=${options.only.join(',')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  process.exit(2);
+}
+
+const plan = [];
+const skipped = new Map();
+for (const scenario of scenarios) {
+  const settings = scenarioSettings(scenario, mode);
+  if (options.rounds) settings.rounds = options.rounds;
+  const candidates = scenario.group === 'dispatch' ? DISPATCH_TARGETS : BROKER_TARGETS;
+  const targets = candidates.filter((target) => {
+    if (options.targets && !options.targets.includes(target.id)) return false;
+    const reason = target.unavailable?.(context);
+    if (reason) skipped.set(target.id, `${target.name}: skipped, ${reason}`);
+    return !reason;
+  });
+  scenario.resolvedMetrics = scenario.metrics === 'connections' ? connectionMetrics(settings.counts) : scenario.metrics;
+  for (let round = 0; round < settings.rounds; round++) {
+    // A B C, then B C A, …: every target takes every position once, so warm-up or thermal drift
+    // over the run does not favour one of them.
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+    for (const target of order) plan.push({ scenario, settings, target, round });
+  }
+}
+for (const reason of skipped.values()) {
+  notes.push(reason);
+  log(reason);
+}
+
+const results = [];
+let index = 0;
+for (const step of plan) {
+  index++;
+  const { scenario, settings, target, round } = step;
+  const label = `[${String(index).padStart(String(plan.length).length)}/${plan.length}] ${scenario.id} · round ${round + 1}/${settings.rounds} · ${target.id}`;
+  if (Date.now() > runDeadline) {
+    notes.push(`the run passed its time limit; ${plan.length - index + 1} measurements were not made`);
+    log(`${label}: not run, the suite is past its time limit`);
+    break;
+  }
+  const quiet = await waitForQuiet({ maxMs: mode === 'quick' ? 2000 : 15_000 });
+  if (quiet.busy >= 0.25) log(`${label}: other processes use ${Math.round(quiet.busy * 100)}% of a core; measuring anyway`);
+  log(`${label} …`);
+  const seed = options.seed * 1000 + index;
+  try {
+    const outcome = await measure({ scenario, settings, target, context, seed });
+    results.push({ scenario: scenario.id, target: target.id, round, seed, ...outcome });
+    log(`${label}: ${describeOutcome(scenario, outcome)}`);
+  } catch (error) {
+    results.push({ scenario: scenario.id, target: target.id, round, seed, error: error.message });
+    log(`${label}: FAILED ${error.message.split('\n').slice(0, 6).join('\n    ')}`);
+  }
+}
+
+const finishedAt = new Date();
+const machine = describeMachine(rootDir);
+const aggregated = aggregate(scenarios, results);
+const budgets = evaluateBudgets(scenarios, aggregated, mode);
+const run = {
+  mode,
+  seed: options.seed,
+  startedAt: startedAt.toISOString(),
+  minutes: (finishedAt - startedAt) / 60_000,
+  machine,
+  notes,
+  scenarios,
+  targets: [...BROKER_TARGETS, ...DISPATCH_TARGETS].filter((target) => !skipped.has(target.id)),
+  settings: Object.fromEntries(scenarios.map((s) => [s.id, scenarioSettings(s, mode)])),
+  aggregated,
+  budgets,
+};
+
+const resultsDir = join(benchDir, 'results');
+mkdirSync(resultsDir, { recursive: true });
+const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+writeFileSync(join(resultsDir, `${mode}-${stamp}.json`), JSON.stringify({ ...run, scenarios: scenarios.map((s) => s.id), results }, null, 1));
+const partial = Boolean(options.only || options.targets || options.rounds);
+const docsDir = mode === 'full' && !partial ? join(rootDir, 'docs') : resultsDir;
+const reportPath = join(docsDir, mode === 'full' && !partial ? 'benchmarks.md' : `benchmarks-${mode}.md`);
+const chartPath = reportPath.replace(/\.md$/, '.svg');
+writeFileSync(chartPath, renderChart(run));
+writeFileSync(reportPath, renderReport(run, relative(dirname(reportPath), chartPath)));
+
+process.stdout.write(renderSummary(run));
+process.stdout.write(`\nreport: ${relative(process.cwd(), reportPath)}\nchart:  ${relative(process.cwd(), chartPath)}\n`);
+if (budgets.some((b) => b.status === 'FAIL')) {
+  process.stdout.write(`\n${budgets.filter((b) => b.status === 'FAIL').length} budget(s) FAIL (see above). ${mode === 'quick' ? 'Quick mode does not judge speed.' : ''}\n`);
+}
+await stopAll();
+removeTempRoot();
+process.exit(0);
+
+function parseArgs(argv) {
+  const parsed = { quick: false, only: null, targets: null, rounds: null, seed: 1, help: false };
+  for (const arg of argv) {
+    const [key, value] = arg.replace(/^--/, '').split('=');
+    if (key === 'quick') parsed.quick = true;
+    else if (key === 'only') parsed.only = value.split(',');
+    else if (key === 'targets') parsed.targets = value.split(',');
+    else if (key === 'rounds') parsed.rounds = Number(value);
+    else if (key === 'seed') parsed.seed = Number(value);
+    else if (key === 'help' || key === 'h') parsed.help = true;
+    else {
+      log(`unknown option ${arg}`);
+      parsed.help = true;
+    }
+  }
+  return parsed;
+}
+
+function describeOutcome(scenario, { metrics, cpu }) {
+  const shown = scenario.resolvedMetrics.map((m) => `${m.label} ${formatValue(metrics[m.key], m.unit)}`).join(', ');
+  const load = cpu ? ` (CPU ${Object.entries(cpu).map(([role, share]) => `${role} ${share.toFixed(0)}%`).join(', ')})` : '';
+  return `${shown}${load}`;
+}

@@ -1,0 +1,40 @@
+import { createRpc } from '../lib/rpc.js';
+
+/**
+ * The child side of a target: tells the suite where it listens and which process to measure, frees
+ * memory on request before an RSS reading, and ends when the suite goes away.
+ */
+export function serveTarget({ port, pid = process.pid, info = {}, handlers = {}, close }) {
+  const rpc = createRpc(process, {
+    async gc() {
+      if (typeof globalThis.gc === 'function') {
+        globalThis.gc();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        globalThis.gc();
+      }
+      return true;
+    },
+    ...handlers,
+  });
+  let ending = false;
+  const end = () => {
+    if (ending) return;
+    ending = true;
+    const timer = setTimeout(() => process.exit(0), 500);
+    timer.unref();
+    Promise.resolve(close?.()).finally(() => process.exit(0));
+  };
+  process.on('disconnect', end);
+  process.on('SIGTERM', end);
+  process.on('SIGINT', end);
+  rpc.notify('ready', { port, pid, ...info });
+  return rpc;
+}
+
+/** Port of a server listening on 127.0.0.1, once it listens. */
+export function listenOnLoopback(server) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server.address().port));
+  });
+}

@@ -1,0 +1,29 @@
+// This library in a minimal Nest app on Express; with `--handler`, plus one @MqttSubscribe handler.
+import 'reflect-metadata';
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MqttSubscribe, MqttWsModule, Payload } from 'nestjs-mqtt-ws';
+import { decorateMethod, recorder, recorderHandlers } from './dispatch-recorder.js';
+import { serveTarget } from './host.js';
+
+const withHandler = process.argv.includes('--handler');
+
+class BenchHandler {
+  onMessage(message) {
+    recorder.onMessage(message);
+  }
+}
+Injectable()(BenchHandler);
+decorateMethod(BenchHandler, 'onMessage', [MqttSubscribe('bench/+')], [Payload()]);
+
+class AppModule {}
+Module({ imports: [MqttWsModule.forRoot({ path: '/mqtt' })], providers: withHandler ? [BenchHandler] : [] })(AppModule);
+
+const app = await NestFactory.create(AppModule, { logger: false });
+await app.listen(0, '127.0.0.1');
+serveTarget({
+  port: app.getHttpServer().address().port,
+  info: { transport: 'ws', path: '/mqtt' },
+  handlers: recorderHandlers,
+  close: () => app.close(),
+});
