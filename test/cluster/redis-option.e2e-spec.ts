@@ -90,7 +90,7 @@ describe('Handler scope', () => {
         runs.push(`instance ${topic}`);
       }
     }
-    const started = await startApp({ imports: [MqttWsModule.forRoot()], providers: [Handlers] });
+    const started = await startApp({ imports: [MqttWsModule.forRoot({})], providers: [Handlers] });
     app = started.app;
     const client = await TestClient.connect(started.url);
     await client.publish('scoped/one', 'x', { qos: 1 });
@@ -110,13 +110,13 @@ describe('Handler scope', () => {
 
 /** The error of an app that fails to initialise; its broker, already built, is closed. */
 async function bootstrapError(providers: Type[]): Promise<string> {
-  const moduleRef = await Test.createTestingModule({ imports: [MqttWsModule.forRoot()], providers }).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [MqttWsModule.forRoot({})], providers }).compile();
   try {
     await moduleRef.createNestApplication({ logger: false }).init();
   } catch (error) {
     return (error as Error).message;
   } finally {
-    await new Promise((resolve) => moduleRef.get<Aedes>(MQTT_BROKER).close(resolve));
+    await new Promise((resolve) => moduleRef.get<Aedes>(MQTT_BROKER).close(() => resolve(undefined)));
   }
   throw new Error('the app started');
 }
