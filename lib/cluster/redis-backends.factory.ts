@@ -11,6 +11,8 @@ export const REDIS_PACKAGES = [
 ] as const;
 
 export const DEFAULT_REDIS_CONNECT_TIMEOUT = 10_000;
+/** Longest wait, on close, for the commands a closing broker left under way. */
+const SETTLE_TIMEOUT = 2_000;
 
 type Persistence = NonNullable<AedesOptions['persistence']>;
 type Emitter = NonNullable<AedesOptions['mq']> & { close(callback?: () => void): unknown };
@@ -63,11 +65,14 @@ export async function createRedisBackends(options: MqttRedisOptions, concurrency
     : mqemitterRedis(emitterOptions);
   // mqemitter-redis re-emits its connections' errors here; RedisConnections has logged them already.
   (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => {});
+  // Aedes closes the emitter last, once its clients are closed; what they left under way goes first.
   const close = mq.close.bind(mq);
   mq.close = (callback?: () => void) => {
-    const result = close(callback);
-    connections.closeNow();
-    return result;
+    void connections.settle(SETTLE_TIMEOUT).then(() => {
+      close(callback);
+      connections.closeNow();
+    });
+    return mq;
   };
   logger.log(`Clustering on Redis at ${target}${options.keyPrefix ? ` (key prefix "${options.keyPrefix}")` : ''}`);
 

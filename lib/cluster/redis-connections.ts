@@ -64,6 +64,19 @@ export class RedisConnections {
   }
 
   /**
+   * Resolves once no command has been waiting for Redis for a few event-loop turns, or after
+   * `timeout`: what a closing broker had under way (a message it acknowledged, then stores and
+   * routes) reaches Redis before the connections close. At once when Redis is away.
+   */
+  async settle(timeout: number): Promise<void> {
+    const deadline = Date.now() + timeout;
+    for (let idleTurns = 0; idleTurns < 3 && this.available && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      idleTurns = this.pendingCommands() === 0 ? idleTurns + 1 : 0;
+    }
+  }
+
+  /**
    * Lets the connections close without waiting for Redis: a `QUIT` queued while Redis is away would
    * otherwise wait for it, and so would the app's shutdown.
    */
@@ -78,6 +91,15 @@ export class RedisConnections {
   disconnect(): void {
     this.closing = true;
     for (const connection of this.all) connection.disconnect();
+  }
+
+  private pendingCommands(): number {
+    let pending = 0;
+    for (const connection of [this.persistence, this.publisher]) {
+      const { offlineQueue } = connection as unknown as { offlineQueue: { length: number } };
+      pending += connection.commandQueue.length + offlineQueue.length;
+    }
+    return pending;
   }
 
   private get all(): Redis[] {

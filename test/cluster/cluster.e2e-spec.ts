@@ -136,22 +136,23 @@ describeWithRedis('Cluster on Redis: two instances act as one broker', () => {
     await subscriber.subscribe('grace/#', 1);
     const publisher = await connect(d.url, { clientId: 'grace-pub' });
 
+    // Eight messages in flight at any time, so that the shutdown catches some between PUBACK and Redis.
     const acknowledged: string[] = [];
-    const publishing = (async () => {
+    const lanes = Array.from({ length: 8 }, async (_, lane) => {
       for (let n = 0; publisher.client.connected; n++) {
         // MQTT.js keeps a message it could not send for a reconnection that will not come.
-        const sentOff = publisher.publish(`grace/${n}`, `g${n}`, 1).then(() => true, () => false);
+        const sentOff = publisher.publish(`grace/${lane}`, `g${lane}-${n}`, 1).then(() => true, () => false);
         if (!(await Promise.race([sentOff, publisher.closed.then(() => false)]))) return;
-        acknowledged.push(`g${n}`);
+        acknowledged.push(`g${lane}-${n}`);
       }
-    })();
-    await pollUntil(() => acknowledged.length >= 20, 10_000, '20 acknowledged messages');
+    });
+    await pollUntil(() => acknowledged.length >= 200, 10_000, '200 acknowledged messages');
 
     // Nest closes the app on SIGTERM, then re-raises the signal to end the process.
     const exit = await d.terminate();
     expect(exit).toEqual({ code: null, signal: 'SIGTERM' });
     expect(d.logs).toContain('[log] app closed on SIGTERM');
-    await Promise.all([subscriber.closed, publisher.closed, publishing]);
+    await Promise.all([subscriber.closed, publisher.closed, ...lanes]);
     expect(d.logs.filter((line) => line.startsWith('[error]'))).toEqual([]);
 
     const resumed = await connect(a.url, { clientId: 'grace-sub', clean: false });
