@@ -106,11 +106,15 @@ function handlerScope(subscriptions: MqttSubscribeMetadata[], handlerName: strin
   const scopes = new Set(subscriptions.map(({ options }) => options.scope ?? 'cluster'));
   for (const scope of scopes) {
     if (scope !== 'cluster' && scope !== 'instance') {
-      throw new Error(`MqttWsModule: @MqttSubscribe on ${handlerName}: scope must be 'cluster' or 'instance', got ${JSON.stringify(scope)}`);
+      throw new Error(
+        `MqttWsModule: @MqttSubscribe on ${handlerName}: scope must be 'cluster' or 'instance', got ${JSON.stringify(scope)}`,
+      );
     }
   }
   if (scopes.size > 1) {
-    throw new Error(`MqttWsModule: the @MqttSubscribe decorators of ${handlerName} give different scopes; a handler runs in one.`);
+    throw new Error(
+      `MqttWsModule: the @MqttSubscribe decorators of ${handlerName} give different scopes; a handler runs in one.`,
+    );
   }
   return scopes.values().next().value as MqttHandlerScope;
 }

@@ -13,7 +13,9 @@ export function validateRedisOption(options: MqttWsModuleOptions, fail: Fail): v
   }
   if (redis.keyPrefix !== undefined && typeof redis.keyPrefix !== 'string') fail('redis.keyPrefix', 'a string', redis.keyPrefix);
   const timeout = redis.connectTimeout;
-  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) fail('redis.connectTimeout', 'a positive integer (ms)', timeout);
+  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) {
+    fail('redis.connectTimeout', 'a positive integer (ms)', timeout);
+  }
   for (const backend of ['persistence', 'mq'] as const) {
     if (options[backend] !== undefined && options[backend] !== null) {
       // Half a Redis cluster (shared sessions, local routing, or the reverse) is never what one wants by accident.
