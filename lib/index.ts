@@ -1,3 +1,4 @@
+export type { MqttRedisOptions } from './cluster/index.js';
 export * from './decorators/index.js';
 export * from './enums/index.js';
 export * from './interfaces/index.js';
