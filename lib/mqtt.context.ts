@@ -1,4 +1,4 @@
-import type { ExecutionContext } from '@nestjs/common';
+import type { ArgumentsHost } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { Client, PublishPacket } from 'aedes';
 import type { TopicFilter } from './dispatch/topic-filter.js';
@@ -43,7 +43,10 @@ export class MqttContext {
   }
 }
 
-/** The `MqttContext` of an MQTT handler's execution context, or `undefined` in any other context. */
-export function getMqttContext(context: ExecutionContext): MqttContext | undefined {
+/**
+ * The `MqttContext` of an MQTT handler's execution context (in a guard or interceptor) or arguments
+ * host (in an exception filter), or `undefined` in any other context.
+ */
+export function getMqttContext(context: ArgumentsHost): MqttContext | undefined {
   return context.getType<string>() === MQTT_CONTEXT_TYPE ? context.switchToRpc().getContext<MqttContext>() : undefined;
 }

@@ -6,6 +6,7 @@ import {
   MqttWsModule,
   OnMqttEvent,
   Payload,
+  type MqttClientConnectedEvent,
   type MqttClientEvent,
   type MqttSubscribedEvent,
   type MqttUnsubscribedEvent,
@@ -21,8 +22,9 @@ const slowHandlerEntered = new Collector<string>();
 @Injectable()
 class BrokerEvents {
   @OnMqttEvent('client.connected')
-  onConnected(event: MqttClientEvent) {
+  onConnected(event: MqttClientConnectedEvent) {
     events.push(`connected ${event.clientId} ${event.request?.url}`);
+    if (event.will) events.push(`will ${event.clientId} ${event.will.topic}=${event.will.payload}`);
   }
 
   @OnMqttEvent('client.disconnected')
@@ -131,13 +133,14 @@ describe('the embedded broker', () => {
   });
 
   it('reports client lifecycle events with the upgrade request', async () => {
-    const client = await connect('watched');
+    const client = await connect('watched', { will: { topic: 'wills/watched', payload: Buffer.from('gone'), qos: 1, retain: false } });
     await client.subscribe(['a/b', 'c/#'], 1);
     await client.client.unsubscribeAsync('a/b');
     await client.end();
     // Ending a clean session removes its remaining subscriptions, which is reported too.
     const expected = [
       'connected watched /mqtt',
+      'will watched wills/watched=gone',
       'subscribed watched a/b@1,c/#@1',
       'unsubscribed watched a/b',
       'disconnected watched',

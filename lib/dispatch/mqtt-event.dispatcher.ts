@@ -1,6 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Aedes, Client, Subscription } from 'aedes';
-import type { MqttEventMap, MqttEventName } from '../interfaces/mqtt-events.interface.js';
+import type { MqttEventMap, MqttEventName, MqttWill } from '../interfaces/mqtt-events.interface.js';
+
+/** Aedes keeps the CONNECT's will on the client, but its typings leave it out. */
+type ClientWithWill = Client & { will?: MqttWill | null };
 
 type EventHandler = (event: MqttEventMap[MqttEventName]) => unknown;
 
@@ -24,7 +27,9 @@ export class MqttEventDispatcher {
   /** Subscribes to the broker's events; only those that have handlers cost anything. */
   attach(broker: Aedes): void {
     if (this.bindings.has('client.connected')) {
-      broker.on('clientReady', (client: Client) => this.emit('client.connected', clientEvent(client)));
+      broker.on('clientReady', (client: Client) =>
+        this.emit('client.connected', { ...clientEvent(client), will: (client as ClientWithWill).will ?? null }),
+      );
     }
     if (this.bindings.has('client.disconnected')) {
       broker.on('clientDisconnect', (client: Client) => this.emit('client.disconnected', clientEvent(client)));

@@ -147,7 +147,7 @@ export class MqttMessageDispatcher {
     } catch (error) {
       // Nest's exception handler has logged the error and its stack; this says where it happened.
       this.logger.warn(
-        `${route.handlerName} failed on "${packet.topic}" from ${describeClient(client)}: ${(error as Error)?.message ?? error}`,
+        `${route.handlerName} failed on "${packet.topic}" from ${describeClient(client)}: ${describeError(error)}`,
       );
     }
   }
@@ -170,6 +170,14 @@ function filterMatches(filter: string, topic: string): boolean {
     if (index >= topicLevels.length || (level !== '+' && level !== topicLevels[index])) return false;
   }
   return filterLevels.length === topicLevels.length;
+}
+
+/** An HttpException (a ValidationPipe's BadRequestException, say) keeps its details in its response. */
+function describeError(error: unknown): string {
+  const details = (error as { getResponse?: () => unknown })?.getResponse?.();
+  const message = (details as { message?: unknown } | undefined)?.message;
+  const base = (error as Error)?.message ?? String(error);
+  return message === undefined || message === base ? base : `${base}: ${Array.isArray(message) ? message.join('; ') : String(message)}`;
 }
 
 function describeClient(client: Client | null): string {

@@ -8,6 +8,19 @@ export interface MqttClientEvent {
   request: IncomingMessage | undefined;
 }
 
+/** The last will a client registered in its CONNECT. */
+export interface MqttWill {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
+export interface MqttClientConnectedEvent extends MqttClientEvent {
+  /** The client's last will, or `null` if it registered none. */
+  will: MqttWill | null;
+}
+
 export interface MqttSubscribedEvent extends MqttClientEvent {
   subscriptions: { topic: string; qos: number }[];
 }
@@ -22,7 +35,7 @@ export interface MqttClientErrorEvent extends MqttClientEvent {
 
 /** Broker lifecycle events that `@OnMqttEvent()` methods receive, with the argument each gets. */
 export interface MqttEventMap {
-  'client.connected': MqttClientEvent;
+  'client.connected': MqttClientConnectedEvent;
   'client.disconnected': MqttClientEvent;
   'client.subscribed': MqttSubscribedEvent;
   'client.unsubscribed': MqttUnsubscribedEvent;
