@@ -34,8 +34,8 @@ export function renderChart(run) {
   const throughputScenarios = run.scenarios.filter((s) => s.budget === 'throughput');
   if (throughputScenarios.length) {
     panels.push({
-      title: 'Throughput relative to bare Aedes on TCP (1.0 = Aedes on TCP; budget: ≥ 0.90)',
-      scale: 'linear',
+      title: 'Throughput relative to bare Aedes on TCP (log scale; dashed: 1.0 and the budget, 0.90)',
+      scale: 'log',
       lines: [0.9, 1],
       groups: throughputScenarios.map((scenario) => ({
         label: scenario.title,
@@ -117,11 +117,11 @@ function drawPanel(body, panel, top, names) {
   let position;
   let ticks;
   if (panel.scale === 'log') {
-    const low = Math.pow(10, Math.floor(Math.log10(Math.min(...values))));
-    const high = Math.pow(10, Math.ceil(Math.log10(Math.max(...values))));
+    const low = Math.pow(10, Math.floor(Math.log10(Math.min(...values, ...(panel.lines ?? [])))));
+    const high = Math.pow(10, Math.ceil(Math.log10(Math.max(...values, ...(panel.lines ?? [])))));
     position = (v) => (Math.log10(Math.max(v, low)) - Math.log10(low)) / (Math.log10(high) - Math.log10(low));
     ticks = [];
-    for (let t = low; t <= high * 1.0001; t *= 10) ticks.push(t);
+    for (let t = low; t <= high * 1.0001; t *= 10) ticks.push(Number(t.toPrecision(6)));
   } else {
     const max = Math.max(...values, ...(panel.lines ?? []));
     const step = niceStep(max / 5);

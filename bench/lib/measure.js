@@ -25,9 +25,10 @@ export async function measure({ scenario, settings, target, context, seed }) {
     const sample = { time: performance.now(), cpu: sampleCpu() };
     if (instance.handlers && (name === 'window-start' || name === 'window-end')) sample.handled = await instance.handlers.call('handled');
     if (name === 'baseline' || name === 'checkpoint') {
-      await instance.control.call('gc');
+      const memory = await instance.control.call('gc');
       await sleep(100);
       sample.rss = rssBytes(brokerPid);
+      sample.heap = memory?.heapUsed;
     }
     if (name === 'latency-start') await instance.handlers.call('startRecording');
     if (name === 'latency-end') sample.latencies = await instance.handlers.call('stopRecording');
@@ -69,6 +70,7 @@ function summarize(scenario, result, marks) {
         const checkpoint = marks[`checkpoint@${phase.connections}`];
         metrics[`rate@${phase.connections}`] = phase.rate;
         metrics[`rss@${phase.connections}`] = (checkpoint.rss - baseline) / phase.connections;
+        if (checkpoint.heap !== undefined) metrics[`heap@${phase.connections}`] = (checkpoint.heap - marks.baseline.heap) / phase.connections;
         cpu = cpuShares(previous, checkpoint);
         previous = checkpoint;
       }

@@ -1,5 +1,5 @@
 import { fork, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRpc } from './rpc.js';
@@ -12,9 +12,26 @@ import { createRpc } from './rpc.js';
 const children = new Set();
 let tempRoot = null;
 
+const TEMP_PREFIX = 'nestjs-mqtt-ws-bench-';
+
+/** The suite's temp dir (Mosquitto configs); named after its pid, so that a later run can sweep it if the suite was killed. */
 export function benchTempRoot() {
-  tempRoot ??= mkdtempSync(join(tmpdir(), 'nestjs-mqtt-ws-bench-'));
+  if (tempRoot) return tempRoot;
+  for (const name of readdirSync(tmpdir())) {
+    const pid = Number(name.startsWith(TEMP_PREFIX) && name.slice(TEMP_PREFIX.length).split('-')[0]);
+    if (pid && !isAlive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+  tempRoot = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
   return tempRoot;
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
 }
 
 /** Forks a Node script with an IPC channel; resolves once the child has sent `ready`. */

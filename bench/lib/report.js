@@ -93,7 +93,8 @@ export function renderReport(run, chartFile) {
     out(`### ${scenario.title}`, '', `${capitalize(scenario.summary)}. ${describeSettings(scenario, settings)}`, '');
     const metricHeads = scenario.resolvedMetrics.map((m) => `${m.label} median (min–max)`);
     const ratioHeads = scenario.resolvedMetrics.length === 1 || scenario.workload === 'connections' ? compare.map((c) => c.label) : [];
-    const ratioMetric = scenario.workload === 'connections' ? scenario.resolvedMetrics[scenario.resolvedMetrics.length - 1] : scenario.resolvedMetrics[0];
+    const ratioMetric =
+      scenario.workload === 'connections' ? scenario.resolvedMetrics.filter((m) => m.key.startsWith('rss@')).pop() : scenario.resolvedMetrics[0];
     out(
       `| target | ${[...metricHeads, ...ratioHeads.map((h) => `${h}${scenario.workload === 'connections' ? ' (RSS)' : ''}`), 'CPU: server', 'generator', 'others'].join(' | ')} |`,
       `|---|${[...metricHeads, ...ratioHeads].map(() => '---:').join('|')}|---:|---:|---:|`,

@@ -3,8 +3,8 @@
  * for it: `better` says which direction wins, `unit` how to print it.
  */
 
-const full = { rounds: 3, warmupMs: 1000, windowMs: 3000 };
-const quick = { rounds: 1, warmupMs: 300, windowMs: 700 };
+const full = { rounds: 3, warmupMs: 600, windowMs: 2500 };
+const quick = { rounds: 1, warmupMs: 200, windowMs: 500 };
 
 const throughput = [{ key: 'rate', label: 'msgs/s', unit: 'rate', better: 'higher' }];
 
@@ -45,8 +45,8 @@ export const SCENARIOS = [
     group: 'broker',
     budget: 'latency',
     params: { publishers: 10, rate: 5000, qos: 0, payloadSize: 64 },
-    full: { windowMs: 4000 },
-    quick: { windowMs: 1000 },
+    full: { windowMs: 3000 },
+    quick: { windowMs: 800 },
     metrics: [
       { key: 'p50', label: 'p50 ms', unit: 'ms', better: 'lower' },
       { key: 'p99', label: 'p99 ms', unit: 'ms', better: 'lower' },
@@ -62,7 +62,7 @@ export const SCENARIOS = [
     budget: 'memory',
     params: { concurrency: 64 },
     full: { counts: [2000, 10000] },
-    quick: { counts: [200, 1000] },
+    quick: { counts: [100, 500] },
     metrics: 'connections', // expanded per count in run.js
   },
   {
@@ -84,8 +84,8 @@ export const SCENARIOS = [
     group: 'dispatch',
     budget: 'dispatch-latency',
     params: { publishers: 10, qos: 1, rate: 2000 },
-    full: { windowMs: 4000 },
-    quick: { windowMs: 1000 },
+    full: { windowMs: 3000 },
+    quick: { windowMs: 800 },
     metrics: [
       { key: 'p50', label: 'p50 ms', unit: 'ms', better: 'lower' },
       { key: 'p99', label: 'p99 ms', unit: 'ms', better: 'lower' },
@@ -103,5 +103,6 @@ export function connectionMetrics(counts) {
   return counts.flatMap((count) => [
     { key: `rate@${count}`, label: `connects/s to ${count.toLocaleString('en-US')}`, unit: 'rate', better: 'higher' },
     { key: `rss@${count}`, label: `RSS/conn at ${count.toLocaleString('en-US')}`, unit: 'bytes', better: 'lower' },
+    { key: `heap@${count}`, label: `JS heap/conn at ${count.toLocaleString('en-US')}`, unit: 'bytes', better: 'lower' },
   ]);
 }

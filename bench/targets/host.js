@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { createRpc } from '../lib/rpc.js';
 
 /**
@@ -12,7 +14,12 @@ export function serveTarget({ port, pid = process.pid, info = {}, handlers = {},
         await new Promise((resolve) => setTimeout(resolve, 50));
         globalThis.gc();
       }
-      return true;
+      // BENCH_HEAP_SNAPSHOT=<dir>: a heap snapshot at every memory reading, to see what a connection holds.
+      if (process.env.BENCH_HEAP_SNAPSHOT && pid === process.pid) {
+        writeHeapSnapshot(join(process.env.BENCH_HEAP_SNAPSHOT, `${process.pid}-${Date.now()}.heapsnapshot`));
+      }
+      // The JS heap tells how much of a connection's RSS is objects; only meaningful for this process.
+      return pid === process.pid ? { heapUsed: process.memoryUsage().heapUsed } : {};
     },
     ...handlers,
   });
