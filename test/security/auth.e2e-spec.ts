@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Injectable, Module, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import type { IncomingMessage } from 'node:http';
 import {
   Ctx,
@@ -232,7 +233,11 @@ describe('auth policy options', () => {
   });
 
   it('fails at start-up on a useExisting token nobody provides, and on a malformed option', async () => {
-    await expect(startApp({ imports: [MqttWsModule.forRoot({ auth: { useExisting: 'NOPE' } })] })).rejects.toThrow(/no module provides/);
+    const moduleRef = await Test.createTestingModule({ imports: [MqttWsModule.forRoot({ auth: { useExisting: 'NOPE' } })] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    // The broker exists by then: close the app so that its timers end.
+    await expect(app.init()).rejects.toThrow(/no module provides/);
+    await app.close();
     await expect(startApp({ imports: [MqttWsModule.forRoot({ auth: { use: 1 } as never })] })).rejects.toThrow(/option "auth"/);
   });
 
