@@ -203,7 +203,9 @@ describeWithRedis('Cluster on Redis: two instances act as one broker', () => {
     const late = await connect(a.url, { clientId: 'outage-late', clean: false });
     await late.subscribe('outage-late/#', 1);
     await late.end();
-    await publisher.publish('outage-late/x', 'queued after the outage', 1);
+    // QoS 2: its PUBREC follows the routing. A QoS 1 PUBACK precedes it (Aedes), so the message could
+    // still be on its way when the session reconnects, and Aedes may then write it before the CONNACK.
+    await publisher.publish('outage-late/x', 'queued after the outage', 2);
     const lateAgain = await connect(b.url, { clientId: 'outage-late', clean: false });
     expect(await lateAgain.waitForPayloads(1, 'outage-late/')).toEqual(['queued after the outage']);
   });
