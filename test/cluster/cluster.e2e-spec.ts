@@ -3,6 +3,7 @@
  * Redis, driven by MQTT.js clients over WebSocket: they behave as one broker. See docs/cluster.md.
  */
 import { jest } from '@jest/globals';
+import { RawMqttSocket } from '../utils/raw-mqtt-socket.js';
 import { ClusterClient } from './utils/cluster-client.js';
 import { InstanceProcess, killAllInstances, pollUntil } from './utils/instance-process.js';
 import { describeWithRedis, RedisServer } from './utils/redis-server.js';
@@ -83,6 +84,33 @@ describeWithRedis('Cluster on Redis: two instances act as one broker', () => {
       { topic: 'queued/one', qos: 1 },
       { topic: 'queued/two', qos: 2 },
     ]);
+  });
+
+  // Known issue, for lib/protocol: Aedes 1.2 writes a message for a restored subscription as soon as
+  // the CONNECT restored it, before the CONNACK [MQTT-3.2.0-1]; with Redis between the two there is
+  // time for that, and MQTT.js then stalls (it holds the PUBACK until CONNACK, and the CONNACK
+  // behind it). Make this an ordinary `it` once deliveries wait for the CONNACK.
+  it.failing('sends CONNACK first to a persistent session that reconnects while its messages flow', async () => {
+    const session = await connect(a.url, { clientId: 'connack-first', clean: false });
+    await session.subscribe('flow/#', 1);
+    await session.end();
+    const publisher = await connect(b.url);
+    let stop = false;
+    const pumping = (async () => {
+      while (!stop) await Promise.all(Array.from({ length: 10 }, (_, n) => publisher.publish(`flow/${n}`, 'x', 1)));
+    })();
+    try {
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const raw = await RawMqttSocket.open(a.url);
+        raw.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, clientId: 'connack-first', keepalive: 0 });
+        const [first] = await raw.waitForPackets(1);
+        await raw.close();
+        expect(first.cmd).toBe('connack');
+      }
+    } finally {
+      stop = true;
+      await pumping;
+    }
   });
 
   it('lets a client id connecting to B take over the same id on A', async () => {
