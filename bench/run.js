@@ -33,7 +33,7 @@ if (options.help) {
 }
 const mode = options.quick ? 'quick' : 'full';
 // A hard stop for the whole run; what was measured by then is still reported.
-const runDeadline = Date.now() + (mode === 'quick' ? 4 : 30) * 60_000;
+const runDeadline = Date.now() + (mode === 'quick' ? 4 : 40) * 60_000;
 
 installExitHandlers((signal) => log(`\n${signal}: stopping every process of the suite…`));
 process.on('uncaughtException', async (error) => {
@@ -81,6 +81,11 @@ for (const reason of skipped.values()) {
 }
 
 const results = [];
+// A measurement during which other processes used more than this share of a core is repeated (at
+// most twice, within a budget for the whole run), and the least disturbed attempt is kept.
+const DISTURBED = 30;
+let retriesLeft = mode === 'full' ? Math.ceil(plan.length * 0.35) : 0;
+let repeated = 0;
 let index = 0;
 for (const step of plan) {
   index++;
@@ -91,21 +96,36 @@ for (const step of plan) {
     log(`${label}: not run, the suite is past its time limit`);
     break;
   }
-  // Quick mode only checks that everything works (CI never judges speed), so it does not wait.
-  if (mode === 'full') {
-    const quiet = await waitForQuiet({ maxMs: 15_000 });
-    if (quiet.busy >= 0.25) log(`${label}: other processes use ${Math.round(quiet.busy * 100)}% of a core; measuring anyway`);
-  }
-  log(`${label} …`);
   const seed = options.seed * 1000 + index;
-  try {
-    const outcome = await measure({ scenario, settings, target, context, seed });
-    results.push({ scenario: scenario.id, target: target.id, round, seed, ...outcome });
-    log(`${label}: ${describeOutcome(scenario, outcome)}`);
-  } catch (error) {
-    results.push({ scenario: scenario.id, target: target.id, round, seed, error: error.message });
-    log(`${label}: FAILED ${error.message.split('\n').slice(0, 6).join('\n    ')}`);
+  let kept = null;
+  for (let attempt = 1; ; attempt++) {
+    // Quick mode only checks that everything works (CI never judges speed), so it does not wait.
+    if (mode === 'full') {
+      const quiet = await waitForQuiet({ maxMs: 3000 });
+      if (quiet.busy * 100 >= DISTURBED) log(`${label}: other processes use ${Math.round(quiet.busy * 100)}% of a core; measuring anyway`);
+    }
+    log(`${label} …`);
+    try {
+      const outcome = await measure({ scenario, settings, target, context, seed });
+      const others = outcome.cpu?.others ?? 0;
+      if (!kept || kept.error || others < (kept.cpu?.others ?? 0)) kept = { ...outcome, attempts: attempt };
+      log(`${label}: ${describeOutcome(scenario, outcome)}`);
+      if (others < DISTURBED || attempt >= 3 || retriesLeft <= 0 || Date.now() > runDeadline - 3 * 60_000) break;
+    } catch (error) {
+      kept ??= { error: error.message, attempts: attempt };
+      log(`${label}: FAILED ${error.message.split('\n').slice(0, 6).join('\n    ')}`);
+      if (attempt >= 2 || retriesLeft <= 0) break;
+    }
+    retriesLeft--;
+    repeated++;
+    log(`${label}: disturbed by other processes, measuring again`);
   }
+  results.push({ scenario: scenario.id, target: target.id, round, seed, ...kept });
+}
+if (repeated > 0) {
+  notes.push(
+    `${repeated} measurement${repeated > 1 ? 's were' : ' was'} repeated because other processes used more than ${DISTURBED}% of a core during the window; the least disturbed attempt is kept.`,
+  );
 }
 
 const finishedAt = new Date();
