@@ -1,10 +1,11 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
 import type { Aedes } from 'aedes';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import type { MqttSubscribeMetadata } from './decorators/mqtt-subscribe.decorator.js';
 import { MqttParamtype } from './enums/mqtt-paramtype.enum.js';
 import type { MqttHandlerScope } from './interfaces/mqtt-subscribe-options.interface.js';
+import { closeMqttBroker } from './broker/close-mqtt-broker.js';
 import { MqttEventDispatcher } from './dispatch/mqtt-event.dispatcher.js';
 import { MqttMessageDispatcher } from './dispatch/mqtt-message.dispatcher.js';
 import { TopicFilter } from './dispatch/topic-filter.js';
@@ -21,6 +22,7 @@ import type { ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
 @Injectable()
 export class MqttExplorer implements OnModuleInit {
   private readonly paramsFactory = new MqttParamsFactory();
+  private readonly logger = new Logger('MqttWsModule');
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -34,6 +36,16 @@ export class MqttExplorer implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    try {
+      await this.bindAll();
+    } catch (error) {
+      // Nest runs no shutdown hook when start-up fails: the broker built for this app goes now.
+      await closeMqttBroker(this.broker, this.logger);
+      throw error;
+    }
+  }
+
+  private async bindAll(): Promise<void> {
     const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
     for (const wrapper of wrappers) {
       const instance = wrapper.instance as Record<string, Function> | undefined;

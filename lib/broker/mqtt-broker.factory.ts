@@ -35,6 +35,10 @@ export async function createMqttBroker(
   brokerOptions.persistence = redis?.persistence ?? (await resolveBackend(options.persistence));
   brokerOptions.mq = redis?.mq ?? (await resolveBackend(options.mq));
   const broker = await Aedes.createBroker(brokerOptions);
+  // Aedes' timers must not keep a process alive whose app failed to start and never closed it.
+  const timers = broker as unknown as Record<'_heartbeatInterval' | '_clearWillInterval', NodeJS.Timeout | undefined>;
+  timers._heartbeatInterval?.unref();
+  timers._clearWillInterval?.unref();
   redis?.watch(broker);
   // First: handlers of a client's QoS 1 message run only once the message is authorized.
   applyMqttSecurity(broker, options, auth);

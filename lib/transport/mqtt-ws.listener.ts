@@ -6,6 +6,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { Aedes } from 'aedes';
 import { MQTT_BROKER, MQTT_WS_RESOLVED_OPTIONS } from '../mqtt-ws.constants.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
+import { closeMqttBroker } from '../broker/close-mqtt-broker.js';
 import { MqttWebSocketServer } from './mqtt-websocket.server.js';
 import { UpgradeRouter } from './upgrade-router.js';
 
@@ -85,8 +86,6 @@ export class MqttWsListener implements OnApplicationBootstrap, BeforeApplication
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    await new Promise<void>((resolve) => this.broker.close(() => resolve()));
-    const persistence = (this.broker as unknown as { persistence?: { destroy?: () => Promise<void> } }).persistence;
-    await persistence?.destroy?.().catch((error: Error) => this.logger.warn(`Closing the persistence failed: ${error.message}`));
+    await closeMqttBroker(this.broker, this.logger);
   }
 }
