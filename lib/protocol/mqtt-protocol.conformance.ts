@@ -1,4 +1,5 @@
 import type { Aedes, Client } from 'aedes';
+import { holdDeliveriesUntilConnack, releaseHeldDeliveries } from './connack-first.js';
 import { refuseConnection } from './connection-refusal.js';
 import { clientIdRefusal } from './connect-rules.js';
 import { deliverAtHighestGrantedQos, limitToGrantedQos, noteGrantedQos, refreshGrantedQos, trackGrantedQos } from './granted-qos.js';
@@ -18,8 +19,10 @@ export function applyMqttProtocolConformance(broker: Aedes): void {
     installStrictPacketParser(client);
     trackGrantedQos(client);
     deliverAtHighestGrantedQos(client);
+    holdDeliveriesUntilConnack(client);
     return client;
   };
+  broker.on('connackSent', (_connack: unknown, client: Client) => releaseHeldDeliveries(client));
 
   const preConnect = broker.preConnect;
   broker.preConnect = (client, packet, callback) => {
