@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { createMqttBroker } from './broker/mqtt-broker.factory.js';
 import { MqttEventDispatcher } from './dispatch/mqtt-event.dispatcher.js';
@@ -7,7 +7,7 @@ import type { MqttWsModuleOptions } from './interfaces/mqtt-ws-options.interface
 import { MqttExplorer } from './mqtt.explorer.js';
 import { MqttService } from './mqtt.service.js';
 import { MqttMetadataAccessor } from './mqtt-metadata.accessor.js';
-import { ConfigurableMqttWsModule, MQTT_WS_MODULE_OPTIONS } from './mqtt-ws.module-definition.js';
+import { ConfigurableMqttWsModule, MQTT_WS_MODULE_OPTIONS, MQTT_WS_OPTIONS_TYPE } from './mqtt-ws.module-definition.js';
 import { MQTT_BROKER, MQTT_WS_RESOLVED_OPTIONS } from './mqtt-ws.constants.js';
 import { resolveMqttWsOptions, type ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
 import { MqttWsListener } from './transport/mqtt-ws.listener.js';
@@ -41,6 +41,11 @@ import { MqttAuthPolicyHost } from './security/mqtt-auth-policy.host.js';
   ],
   exports: [MqttService, MQTT_BROKER],
 })
-export class MqttWsModule extends ConfigurableMqttWsModule {}
+export class MqttWsModule extends ConfigurableMqttWsModule {
+  /** Every option is optional: `MqttWsModule.forRoot()` serves MQTT at `/mqtt` on the app's port. */
+  static override forRoot(options: typeof MQTT_WS_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}
 
 export type { ResolvedMqttWsOptions };

@@ -60,7 +60,7 @@ describe('lifecycle', () => {
   it('closes promptly with clients connected, ending every connection and the broker', async () => {
     const { app, url } = await startApp({ imports: [MqttWsModule.forRoot()] });
     const clients = await Promise.all([1, 2, 3].map((n) => TestClient.connect(url, { clientId: `c${n}` })));
-    const closed = clients.map((c) => new Promise((resolve) => c.client.once('close', resolve)));
+    const closed = clients.map((c) => new Promise<void>((resolve) => c.client.once('close', () => resolve())));
     const broker = app.get(MqttService).broker;
     await app.close();
     await Promise.all(closed);

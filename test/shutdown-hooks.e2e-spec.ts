@@ -10,7 +10,7 @@ describe('enableShutdownHooks', () => {
     const [line] = (await once(child.stdout!, 'data')) as [Buffer];
     const port = Number(line.toString().trim());
     const clients = await Promise.all([1, 2].map(() => TestClient.connect(`ws://127.0.0.1:${port}/mqtt`)));
-    const closed = clients.map((client) => once(client.client, 'close'));
+    const closed = clients.map((client) => new Promise<void>((resolve) => client.client.once('close', () => resolve())));
     child.kill('SIGTERM');
     const [code, signal] = await exited;
     await Promise.all(closed);

@@ -7,6 +7,7 @@ import { TestClient } from '../utils/mqtt-client.js';
 import { RawMqttSocket, upgradeStatus } from '../utils/raw-mqtt-socket.js';
 import { HealthyStream } from './utils/healthy-stream.js';
 import { Random } from './utils/random.js';
+import { rawPacket } from '../utils/raw-packet.js';
 
 const CONNECT = { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0 };
 const publish = (topic: string, messageId = 1) => ({ cmd: 'publish', topic, payload: 'x', qos: 1, messageId, retain: false, dup: false });
@@ -25,16 +26,7 @@ class ThrowingHandler {
 
 /** A PUBLISH with a raw topic: mqtt-packet will not write invalid UTF-8 or a 64 KiB topic for us. */
 function rawPublish(topic: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from([topic.length >> 8, topic.length & 0xff]), topic, Buffer.from('x')]);
-  const length: number[] = [];
-  let remaining = body.length;
-  do {
-    let byte = remaining % 128;
-    remaining = Math.floor(remaining / 128);
-    if (remaining > 0) byte |= 0x80;
-    length.push(byte);
-  } while (remaining > 0);
-  return Buffer.concat([Buffer.from([0x30, ...length]), body]);
+  return rawPacket(0x30, Buffer.concat([Buffer.from([topic.length >> 8, topic.length & 0xff]), topic, Buffer.from('x')]));
 }
 
 describe('bad input, with a healthy QoS 1 stream alongside', () => {
