@@ -1,7 +1,10 @@
 import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import type { WebSocket, RawData } from 'ws';
+import { encodeBinaryFrame, type WritableChunk } from './binary-frame.js';
 
 const BINARY = { binary: true, compress: false } as const;
+const EMPTY = Buffer.alloc(0);
 /** RFC 6455 close code 1003: the endpoint received a type of data it cannot accept. */
 const UNSUPPORTED_DATA = 1003;
 
@@ -15,8 +18,13 @@ const UNSUPPORTED_DATA = 1003;
  * framing of their own: MQTT's parser does not care where frames split its packets.
  */
 export class WebSocketDuplex extends Duplex {
+  /** The TCP (or TLS) socket under the WebSocket; `ws` 8 keeps it as `_socket`. */
+  private readonly raw: Socket | undefined;
+  private readonly oneChunk: WritableChunk[] = [{ chunk: EMPTY, encoding: 'buffer' }];
   constructor(private readonly socket: WebSocket) {
-    super({ allowHalfOpen: false, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
+    // Strings (mqtt-packet writes topics as strings) are encoded straight into the frame.
+    super({ allowHalfOpen: false, decodeStrings: false, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
+    this.raw = (socket as unknown as { _socket?: Socket })._socket;
     socket.on('message', this.onMessage);
     socket.once('close', this.onClose);
     socket.on('error', this.onError);
@@ -46,32 +54,38 @@ export class WebSocketDuplex extends Duplex {
     if (this.socket.isPaused) this.socket.resume();
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.send(chunk, callback);
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.oneChunk[0].chunk = chunk;
+    this.oneChunk[0].encoding = encoding;
+    this.send(encodeBinaryFrame(this.oneChunk), callback);
+    this.oneChunk[0].chunk = EMPTY;
   }
 
-  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    if (chunks.length === 1) return this.send(chunks[0].chunk, callback);
-    let length = 0;
-    for (let i = 0; i < chunks.length; i++) length += chunks[i].chunk.length;
-    const frame = Buffer.allocUnsafe(length);
-    let offset = 0;
-    for (let i = 0; i < chunks.length; i++) offset += chunks[i].chunk.copy(frame, offset);
-    this.send(frame, callback);
+  override _writev(chunks: WritableChunk[], callback: (error?: Error | null) => void): void {
+    this.send(encodeBinaryFrame(chunks), callback);
   }
 
   /**
-   * Completes a write at once while the socket keeps up, so writes of the next tick can join the
-   * next frame; once the socket's own buffer passes the high-water mark, completes it only when
-   * that frame reached the socket, which is what makes Aedes wait for 'drain' with a slow reader.
+   * Writes a whole frame to the TCP socket under `ws`, as `ws` itself would, but without its
+   * per-message work: the frame is already encoded, header and payload in one buffer. Frames
+   * never interleave: each is one write, and `ws` (compression off) writes its own control frames
+   * the same way. Completes a write at once while the socket keeps up, so writes of the next tick
+   * can join the next frame; once the socket's buffer passes the high-water mark, completes it
+   * only when the frame reached the kernel, which is what makes Aedes wait for 'drain' with a
+   * slow reader.
    */
   private send(frame: Buffer, callback: (error?: Error | null) => void): void {
     if (this.socket.readyState !== this.socket.OPEN) return callback();
+    const raw = this.raw;
+    if (raw === undefined) {
+      this.socket.send(frame.subarray(frame[1] === 127 ? 10 : frame[1] === 126 ? 4 : 2), BINARY, callback);
+      return;
+    }
     if (this.socket.bufferedAmount < this.writableHighWaterMark) {
-      this.socket.send(frame, BINARY);
+      raw.write(frame);
       callback();
     } else {
-      this.socket.send(frame, BINARY, callback);
+      raw.write(frame, callback);
     }
   }
 

@@ -1,0 +1,38 @@
+/** A chunk as Node's Writable hands it to `_writev`: a Buffer, or a string when `decodeStrings` is off. */
+export interface WritableChunk {
+  chunk: Buffer | string;
+  encoding: BufferEncoding | 'buffer';
+}
+
+const FIN_BINARY = 0x82;
+
+/**
+ * One unmasked binary WebSocket frame (RFC 6455 §5.2; a server never masks) holding the chunks
+ * back to back: the header and the payload in one allocation, so the socket gets a single write.
+ */
+export function encodeBinaryFrame(chunks: readonly WritableChunk[]): Buffer {
+  let length = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    const { chunk, encoding } = chunks[i];
+    length += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding as BufferEncoding) : chunk.length;
+  }
+  const headerLength = length < 126 ? 2 : length <= 0xffff ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = FIN_BINARY;
+  if (headerLength === 2) {
+    frame[1] = length;
+  } else if (headerLength === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 0x100000000), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  let offset = headerLength;
+  for (let i = 0; i < chunks.length; i++) {
+    const { chunk, encoding } = chunks[i];
+    offset += typeof chunk === 'string' ? frame.write(chunk, offset, encoding as BufferEncoding) : chunk.copy(frame, offset);
+  }
+  return frame;
+}
