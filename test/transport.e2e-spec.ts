@@ -3,6 +3,7 @@ import { type INestApplication } from '@nestjs/common';
 import mqttPacket from 'mqtt-packet';
 import { MqttWsModule } from '../lib/index.js';
 import { startApp } from './utils/app.js';
+import { TestClient } from './utils/mqtt-client.js';
 import { RawMqttSocket, upgradeStatus } from './utils/raw-mqtt-socket.js';
 
 describe('MQTT over WebSocket transport', () => {
@@ -68,6 +69,17 @@ describe('MQTT over WebSocket transport', () => {
       expect(leftover).toBe(0);
     }
     await raw.close();
+  });
+
+  it.each([10, 300, 70_000])('delivers a %i-byte payload intact in every frame-length encoding', async (size) => {
+    const client = await TestClient.connect(url);
+    await client.subscribe('big', 1);
+    const payload = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) payload[i] = i % 251;
+    await client.publish('big', payload, { qos: 1 });
+    const [message] = await client.waitFor(1, 'big');
+    expect(message.payload.equals(payload)).toBe(true);
+    await client.end();
   });
 
   it('closes a connection that sends a text frame with 1003, and keeps serving others', async () => {
