@@ -1,5 +1,5 @@
 import type { MqttWsModuleOptions } from './interfaces/mqtt-ws-options.interface.js';
-import { DEFAULT_MAX_PAYLOAD, DEFAULT_PATH } from './mqtt-ws.constants.js';
+import { AEDES_COUNT_OPTIONS, DEFAULT_MAX_PAYLOAD, DEFAULT_PATH } from './mqtt-ws.constants.js';
 import { validateRedisOption } from './cluster/redis-option.validator.js';
 import { resolveMqttSecurityOptions, type ResolvedMqttSecurityOptions } from './security/mqtt-security-options.validator.js';
 
@@ -7,15 +7,6 @@ export type ResolvedMqttWsOptions = MqttWsModuleOptions &
   Required<Pick<MqttWsModuleOptions, 'path' | 'payloadFormat' | 'allowMissingSubprotocol' | 'maxPayload'>> &
   ResolvedMqttSecurityOptions;
 
-const NON_NEGATIVE_INTEGERS = [
-  'concurrency',
-  'heartbeatInterval',
-  'connectTimeout',
-  'queueLimit',
-  'keepaliveLimit',
-  'maxClientsIdLength',
-  'drainTimeout',
-] as const;
 
 /** Fills in defaults and throws, naming the option, on anything the module cannot work with. */
 export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): ResolvedMqttWsOptions {
@@ -53,7 +44,7 @@ export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): Resolve
   if (resolved.id !== undefined && (typeof resolved.id !== 'string' || resolved.id === '')) {
     fail('id', 'a non-empty string', resolved.id);
   }
-  for (const option of NON_NEGATIVE_INTEGERS) {
+  for (const option of AEDES_COUNT_OPTIONS) {
     const value = resolved[option];
     if (value !== undefined && !(Number.isInteger(value) && value >= 0)) fail(option, 'a non-negative integer', value);
   }

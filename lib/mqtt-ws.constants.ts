@@ -13,3 +13,14 @@ export const MQTT_SUBPROTOCOLS: readonly string[] = ['mqtt', 'mqttv3.1'];
 
 export const DEFAULT_PATH = '/mqtt';
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+/** Aedes options passed through as they are, each a non-negative integer. */
+export const AEDES_COUNT_OPTIONS = [
+  'concurrency',
+  'heartbeatInterval',
+  'connectTimeout',
+  'queueLimit',
+  'keepaliveLimit',
+  'maxClientsIdLength',
+  'drainTimeout',
+] as const;

@@ -1,4 +1,5 @@
 import { Aedes, type AedesOptions } from 'aedes';
+import { AEDES_COUNT_OPTIONS } from '../mqtt-ws.constants.js';
 import type { MqttBackendProvider } from '../interfaces/mqtt-ws-options.interface.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import type { MqttMessageDispatcher } from '../dispatch/mqtt-message.dispatcher.js';
@@ -7,18 +8,7 @@ import { createRedisBackends } from '../cluster/index.js';
 import type { MqttAuthPolicyHost } from '../security/mqtt-auth-policy.host.js';
 import { applyMqttSecurity } from '../security/mqtt-security.js';
 
-const BROKER_OPTIONS = [
-  'id',
-  'concurrency',
-  'heartbeatInterval',
-  'connectTimeout',
-  'queueLimit',
-  'keepaliveLimit',
-  'maxClientsIdLength',
-  'drainTimeout',
-  'maxTopicLevels',
-  'maxInflightInbound',
-] as const;
+const BROKER_OPTIONS = ['id', ...AEDES_COUNT_OPTIONS, 'maxTopicLevels', 'maxInflightInbound'] as const;
 
 /** Builds the Aedes broker of one module instance: its backends and its hooks. */
 export async function createMqttBroker(
