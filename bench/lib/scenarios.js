@@ -22,6 +22,12 @@ function fanIn(qos, payloadSize) {
   };
 }
 
+const LATENCY_METRICS = [
+  { key: 'p50', label: 'p50 ms', unit: 'ms', better: 'lower' },
+  { key: 'p99', label: 'p99 ms', unit: 'ms', better: 'lower' },
+  { key: 'max', label: 'max ms', unit: 'ms', better: 'lower' },
+];
+
 export const SCENARIOS = [
   fanIn(0, 64),
   fanIn(0, 1024),
@@ -47,11 +53,7 @@ export const SCENARIOS = [
     params: { publishers: 10, rate: 5000, qos: 0, payloadSize: 64 },
     full: { windowMs: 3000 },
     quick: { windowMs: 800 },
-    metrics: [
-      { key: 'p50', label: 'p50 ms', unit: 'ms', better: 'lower' },
-      { key: 'p99', label: 'p99 ms', unit: 'ms', better: 'lower' },
-      { key: 'max', label: 'max ms', unit: 'ms', better: 'lower' },
-    ],
+    metrics: LATENCY_METRICS,
   },
   {
     id: 'connections',
@@ -86,11 +88,7 @@ export const SCENARIOS = [
     params: { publishers: 10, qos: 1, rate: 2000 },
     full: { windowMs: 3000 },
     quick: { windowMs: 800 },
-    metrics: [
-      { key: 'p50', label: 'p50 ms', unit: 'ms', better: 'lower' },
-      { key: 'p99', label: 'p99 ms', unit: 'ms', better: 'lower' },
-      { key: 'max', label: 'max ms', unit: 'ms', better: 'lower' },
-    ],
+    metrics: LATENCY_METRICS,
   },
 ];
 

@@ -73,10 +73,11 @@ export class MqttMessageDispatcher {
   handleBeforeAcknowledging(authorize: AuthorizePublish): AuthorizePublish {
     return (client, packet, callback) => {
       if (client === null || packet.qos !== 1 || this.routeCount === 0) return authorize(client, packet, callback);
+      // Matched first, so a message no handler wants costs no extra callback.
+      const routes = this.matchRoutes(packet.topic);
+      if (routes.length === 0) return authorize(client, packet, callback);
       authorize(client, packet, (error) => {
         if (error) return callback(error);
-        const routes = this.matchRoutes(packet.topic);
-        if (routes.length === 0) return callback(null);
         this.handledBeforeAck.add(packet);
         this.dispatch(routes, packet, client).then(() => callback(null), () => callback(null));
       });

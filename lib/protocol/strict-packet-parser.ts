@@ -109,30 +109,20 @@ function parsePublish(this: PacketParser): void {
 
 function parseSubscribe(this: PacketParser): void {
   base!._parseSubscribe.call(this);
-  if (this.error !== null) return;
-  const packet = this.packet;
-  // [MQTT-2.3.1-1]
-  if (packet.messageId === 0) return this._emitError(new Error('SUBSCRIBE packet identifier is 0'));
-  const subscriptions = packet.subscriptions!;
-  // [MQTT-3.8.3-3]
-  if (subscriptions.length === 0) return this._emitError(new Error('SUBSCRIBE without a topic filter'));
-  for (let i = 0; i < subscriptions.length; i++) {
-    const error = topicFilterError(subscriptions[i].topic);
-    if (error !== undefined) return this._emitError(new Error(`SUBSCRIBE: ${error}`));
-  }
+  if (this.error === null) checkFilters(this, 'SUBSCRIBE', this.packet.subscriptions!, (subscription) => subscription.topic);
 }
 
 function parseUnsubscribe(this: PacketParser): void {
   base!._parseUnsubscribe.call(this);
-  if (this.error !== null) return;
-  const packet = this.packet;
-  // [MQTT-2.3.1-1]
-  if (packet.messageId === 0) return this._emitError(new Error('UNSUBSCRIBE packet identifier is 0'));
-  const filters = packet.unsubscriptions!;
-  // [MQTT-3.10.3-2]
-  if (filters.length === 0) return this._emitError(new Error('UNSUBSCRIBE without a topic filter'));
-  for (let i = 0; i < filters.length; i++) {
-    const error = topicFilterError(filters[i]);
-    if (error !== undefined) return this._emitError(new Error(`UNSUBSCRIBE: ${error}`));
+  if (this.error === null) checkFilters(this, 'UNSUBSCRIBE', this.packet.unsubscriptions!, (filter) => filter);
+}
+
+/** [MQTT-2.3.1-1] a non-zero packet id; [MQTT-3.8.3-3], [MQTT-3.10.3-2] at least one filter, each valid. */
+function checkFilters<T>(parser: PacketParser, name: string, entries: readonly T[], filterOf: (entry: T) => string): void {
+  if (parser.packet.messageId === 0) return parser._emitError(new Error(`${name} packet identifier is 0`));
+  if (entries.length === 0) return parser._emitError(new Error(`${name} without a topic filter`));
+  for (let i = 0; i < entries.length; i++) {
+    const error = topicFilterError(filterOf(entries[i]));
+    if (error !== undefined) return parser._emitError(new Error(`${name}: ${error}`));
   }
 }
