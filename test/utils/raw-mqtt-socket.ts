@@ -66,8 +66,12 @@ export class RawMqttSocket {
 }
 
 /** An HTTP upgrade attempt that resolves with the HTTP status instead of throwing. */
-export function upgradeStatus(url: string, protocols?: string | string[]): Promise<{ status: number; protocol?: string }> {
-  const socket = new WebSocket(url, protocols);
+export function upgradeStatus(
+  url: string,
+  protocols?: string | string[],
+  headers: Record<string, string> = {},
+): Promise<{ status: number; protocol?: string }> {
+  const socket = new WebSocket(url, protocols, { headers });
   return new Promise((resolve) => {
     socket.once('open', () => {
       const protocol = socket.protocol;

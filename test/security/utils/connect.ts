@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions } from 'mqtt';
-import WebSocket from 'ws';
+import { upgradeStatus } from '../../utils/raw-mqtt-socket.js';
 
 /** Connects with MQTT.js and returns the CONNACK return code (0 when accepted), closing the client. */
 export async function connackCode(url: string, options: IClientOptions = {}): Promise<number> {
@@ -15,18 +15,6 @@ export async function connackCode(url: string, options: IClientOptions = {}): Pr
 }
 
 /** A WebSocket handshake with the given headers: the HTTP status (101 when upgraded). */
-export function handshakeStatus(url: string, headers: Record<string, string> = {}, protocols: string | string[] = 'mqtt'): Promise<number> {
-  const socket = new WebSocket(url, protocols, { headers });
-  return new Promise((resolve) => {
-    socket.once('open', () => {
-      socket.terminate();
-      resolve(101);
-    });
-    socket.once('unexpected-response', (_request, response) => {
-      response.resume();
-      socket.terminate();
-      resolve(response.statusCode ?? 0);
-    });
-    socket.once('error', () => resolve(0));
-  });
+export async function handshakeStatus(url: string, headers: Record<string, string> = {}, protocols: string | string[] = 'mqtt'): Promise<number> {
+  return (await upgradeStatus(url, protocols, headers)).status;
 }
