@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { createMqttBroker } from './broker/mqtt-broker.factory.js';
+import { MqttRedisHealth } from './cluster/redis-health.js';
 import { MqttEventDispatcher } from './dispatch/mqtt-event.dispatcher.js';
 import { MqttMessageDispatcher } from './dispatch/mqtt-message.dispatcher.js';
 import type { MqttWsModuleOptions } from './interfaces/mqtt-ws-options.interface.js';
@@ -29,9 +30,10 @@ import { MqttAuthPolicyHost } from './security/mqtt-auth-policy.host.js';
     {
       provide: MQTT_BROKER,
       useFactory: createMqttBroker,
-      inject: [MQTT_WS_RESOLVED_OPTIONS, MqttMessageDispatcher, MqttAuthPolicyHost],
+      inject: [MQTT_WS_RESOLVED_OPTIONS, MqttMessageDispatcher, MqttAuthPolicyHost, MqttRedisHealth],
     },
     MqttAuthPolicyHost,
+    MqttRedisHealth,
     MqttMessageDispatcher,
     MqttEventDispatcher,
     MqttMetadataAccessor,

@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Aedes } from 'aedes';
 import type { AddressInfo } from 'node:net';
+import { MqttRedisHealth } from './cluster/redis-health.js';
+import type { MqttHealth } from './interfaces/mqtt-health.interface.js';
 import type { MqttPublishOptions } from './interfaces/mqtt-publish-options.interface.js';
 import { MQTT_BROKER } from './mqtt-ws.constants.js';
 import { MqttWsListener } from './transport/mqtt-ws.listener.js';
@@ -11,6 +13,7 @@ export class MqttService {
   constructor(
     @Inject(MQTT_BROKER) readonly broker: Aedes,
     private readonly listener: MqttWsListener,
+    private readonly redisHealth: MqttRedisHealth,
   ) {}
 
   /**
@@ -42,6 +45,15 @@ export class MqttService {
   /** The address of the dedicated `port`, or `null` when MQTT is served on the app's HTTP server. */
   dedicatedAddress(): AddressInfo | null {
     return this.listener.address;
+  }
+
+  /**
+   * This instance's health as the module sees it, for the app's health endpoint: `redis` is `'down'`
+   * while a connection to Redis is lost (the instance keeps serving its clients and waits for it),
+   * `'up'` otherwise, `'disabled'` without the `redis` option. A fresh object on each call.
+   */
+  health(): MqttHealth {
+    return this.redisHealth.snapshot();
   }
 
   /** Open MQTT WebSocket connections of this instance. */

@@ -4,7 +4,7 @@ import type { MqttBackendProvider } from '../interfaces/mqtt-ws-options.interfac
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import type { MqttMessageDispatcher } from '../dispatch/mqtt-message.dispatcher.js';
 import { applyMqttProtocolConformance } from '../protocol/index.js';
-import { createRedisBackends } from '../cluster/index.js';
+import { createRedisBackends, type MqttRedisHealth } from '../cluster/index.js';
 import type { MqttAuthPolicyHost } from '../security/mqtt-auth-policy.host.js';
 import { applyMqttSecurity } from '../security/mqtt-security.js';
 
@@ -15,13 +15,14 @@ export async function createMqttBroker(
   options: ResolvedMqttWsOptions,
   messages: MqttMessageDispatcher,
   auth?: MqttAuthPolicyHost,
+  redisHealth?: MqttRedisHealth,
 ): Promise<Aedes> {
   const brokerOptions: AedesOptions = { published: messages.published };
   for (const key of BROKER_OPTIONS) {
     if (options[key] !== undefined) (brokerOptions as Record<string, unknown>)[key] = options[key];
   }
   // A Redis cluster's backends, or the ones given (validation allows one or the other).
-  const redis = options.redis ? await createRedisBackends(options.redis, options.concurrency) : undefined;
+  const redis = options.redis ? await createRedisBackends(options.redis, options.concurrency, redisHealth) : undefined;
   brokerOptions.persistence = redis?.persistence ?? (await resolveBackend(options.persistence));
   brokerOptions.mq = redis?.mq ?? (await resolveBackend(options.mq));
   const broker = await Aedes.createBroker(brokerOptions);

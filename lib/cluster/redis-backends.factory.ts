@@ -3,6 +3,7 @@ import type { Aedes, AedesOptions } from 'aedes';
 import type { MqttRedisOptions } from './mqtt-redis-options.interface.js';
 import { importOptionalPackages } from './optional-packages.loader.js';
 import { describeRedisUrl, loadRedisClient, RedisConnections } from './redis-connections.js';
+import type { MqttRedisHealth } from './redis-health.js';
 
 /** The versions Aedes 1.2 is built for (its own peer dependency on aedes-persistence-redis says ^11.2.1). */
 export const REDIS_PACKAGES = [
@@ -42,14 +43,18 @@ export interface RedisBackends {
  * Builds aedes-persistence-redis and mqemitter-redis on one Redis, once it answers: start-up fails
  * (after `connectTimeout`) when Redis cannot be reached, rather than serving a broker that is not one.
  */
-export async function createRedisBackends(options: MqttRedisOptions, concurrency?: number): Promise<RedisBackends> {
+export async function createRedisBackends(
+  options: MqttRedisOptions,
+  concurrency?: number,
+  health?: MqttRedisHealth,
+): Promise<RedisBackends> {
   const logger = new Logger('MqttWsModule');
   const [createPersistence, mqemitterRedis] = (await importOptionalPackages('option "redis"', REDIS_PACKAGES)) as [
     PersistenceFactory,
     MqEmitterRedisModule,
   ];
   const target = describeRedisUrl(options.url);
-  const connections = new RedisConnections(loadRedisClient(), options.url, options.keyPrefix, logger);
+  const connections = new RedisConnections(loadRedisClient(), options.url, options.keyPrefix, logger, health);
   try {
     await connections.ready(target, options.connectTimeout ?? DEFAULT_REDIS_CONNECT_TIMEOUT);
   } catch (error) {

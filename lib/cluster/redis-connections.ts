@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Logger } from '@nestjs/common';
 import type { Redis, RedisOptions } from 'ioredis';
+import type { MqttRedisHealth } from './redis-health.js';
 
 type RedisClass = new (url: string, options: RedisOptions) => Redis;
 
@@ -8,7 +9,7 @@ type RedisClass = new (url: string, options: RedisOptions) => Redis;
  * The broker's three connections to Redis (persistence, mq publisher, mq subscriber). Once started
  * they wait for Redis as long as it is away instead of failing commands: the broker holds the
  * acknowledgements that depend on Redis and sends them when it returns. The outage and the return
- * are logged once each, not once per reconnection attempt.
+ * are logged and reported to `health` once each, not once per reconnection attempt.
  */
 export class RedisConnections {
   readonly persistence: Redis;
@@ -23,6 +24,7 @@ export class RedisConnections {
     url: string,
     keyPrefix: string | undefined,
     private readonly logger: Logger,
+    private readonly health?: MqttRedisHealth,
   ) {
     // No retry limit per command: a command issued while Redis is away waits for it.
     // ioredis waits disconnectTimeout (default 2 s) for a closed socket that never says so, holding the process.
@@ -57,6 +59,7 @@ export class RedisConnections {
         }),
       ]);
       this.started = true;
+      this.health?.markUp();
     } finally {
       clearTimeout(timer);
       for (const connection of this.all) connection.off('error', onError);
@@ -108,7 +111,10 @@ export class RedisConnections {
 
   private watch(connection: Redis): void {
     let lastError: Error | undefined;
-    connection.on('error', (error: Error) => (lastError = error));
+    connection.on('error', (error: Error) => {
+      lastError = error;
+      if (this.down.size > 0) this.health?.noteError(error);
+    });
     // Only a connection that will be re-established says 'reconnecting'; a closed one says 'end'.
     connection.on('reconnecting', () => {
       if (!this.started || this.closing || this.down.has(connection)) return;
@@ -118,12 +124,16 @@ export class RedisConnections {
           `Lost the connection to Redis${reason}. Local clients stay connected; messages to other instances, ` +
             'persistent sessions, retained messages and QoS 1/2 acknowledgements wait until Redis is back.',
         );
+        this.health?.markDown(lastError);
       }
       this.down.add(connection);
     });
     connection.on('ready', () => {
       lastError = undefined;
-      if (this.down.delete(connection) && this.down.size === 0) this.logger.log('Redis is back; the cluster resumes.');
+      if (this.down.delete(connection) && this.down.size === 0) {
+        this.logger.log('Redis is back; the cluster resumes.');
+        this.health?.markUp();
+      }
     });
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Aedes, Client, Subscription } from 'aedes';
+import { MqttRedisHealth } from '../cluster/redis-health.js';
 import type { MqttEventMap, MqttEventName, MqttWill } from '../interfaces/mqtt-events.interface.js';
 
 /** Aedes keeps the CONNECT's will on the client, but its typings leave it out. */
@@ -12,11 +13,13 @@ interface EventBinding {
   handle: EventHandler;
 }
 
-/** Forwards the broker's client lifecycle events to `@OnMqttEvent()` methods. */
+/** Forwards the broker's client lifecycle events, and Redis' ups and downs, to `@OnMqttEvent()` methods. */
 @Injectable()
 export class MqttEventDispatcher {
   private readonly logger = new Logger('MqttWsModule');
   private readonly bindings = new Map<MqttEventName, EventBinding[]>();
+
+  constructor(private readonly redisHealth: MqttRedisHealth) {}
 
   add(event: MqttEventName, handlerName: string, handle: EventHandler): void {
     const list = this.bindings.get(event) ?? [];
@@ -49,6 +52,9 @@ export class MqttEventDispatcher {
     }
     if (this.bindings.has('client.error')) {
       broker.on('clientError', (client: Client, error: Error) => this.emit('client.error', { ...clientEvent(client), error }));
+    }
+    if (this.bindings.has('redis.down') || this.bindings.has('redis.up')) {
+      this.redisHealth.onChange((event) => this.emit(`redis.${event.redis}`, event));
     }
   }
 

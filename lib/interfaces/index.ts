@@ -1,4 +1,5 @@
 export * from './mqtt-events.interface.js';
+export * from './mqtt-health.interface.js';
 export * from './mqtt-publish-options.interface.js';
 export * from './mqtt-subscribe-options.interface.js';
 export * from './mqtt-ws-options.interface.js';

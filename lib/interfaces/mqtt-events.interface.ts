@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Client } from 'aedes';
+import type { MqttRedisStatusEvent } from './mqtt-health.interface.js';
 
 export interface MqttClientEvent {
   clientId: string;
@@ -40,6 +41,10 @@ export interface MqttEventMap {
   'client.subscribed': MqttSubscribedEvent;
   'client.unsubscribed': MqttUnsubscribedEvent;
   'client.error': MqttClientErrorEvent;
+  /** This instance lost Redis (option `redis`); once per outage, not per reconnection attempt. */
+  'redis.down': MqttRedisStatusEvent;
+  /** Redis is back after a `redis.down`. */
+  'redis.up': MqttRedisStatusEvent;
 }
 
 export type MqttEventName = keyof MqttEventMap;

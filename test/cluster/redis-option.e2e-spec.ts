@@ -38,6 +38,18 @@ describe('The redis option', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it("leaves MqttService.health() at redis 'disabled' without the option", async () => {
+    const before = Date.now();
+    const { app } = await startApp({ imports: [MqttWsModule.forRoot()] });
+    try {
+      const health = app.get(MqttService).health();
+      expect(health).toEqual({ redis: 'disabled', since: expect.any(Date) });
+      expect(health.since.getTime()).toBeGreaterThanOrEqual(before);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('names the packages to install when one is missing', async () => {
     const load = importOptionalPackages('option "redis"', [
       { name: 'aedes-persistence-redis', range: '^11.2.1' },

@@ -1,13 +1,17 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { MqttHealth } from '../../../lib/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const START_TIMEOUT = 30_000;
 
 export type HandlerCounts = Record<'cluster' | 'instance', Record<string, number>>;
 
+/** `MqttHealth` as it crosses the IPC channel: JSON, so `since` is an ISO string. */
+export type InstanceHealth = Omit<MqttHealth, 'since'> & { since: string };
+
 interface InstanceMessage {
-  type: 'ready' | 'reply' | 'log' | 'fatal';
+  type: 'ready' | 'reply' | 'log' | 'fatal' | 'event';
   id?: number;
   port?: number;
   brokerId?: string;
@@ -25,6 +29,8 @@ const started = new Set<InstanceProcess>();
  */
 export class InstanceProcess {
   readonly logs: string[] = [];
+  /** The instance's `@OnMqttEvent('redis.*')` events, in order. */
+  readonly events: { event: string; health: InstanceHealth }[] = [];
   port = 0;
   brokerId = '';
   private nextId = 0;
@@ -38,6 +44,7 @@ export class InstanceProcess {
     child.on('message', (message: InstanceMessage) => {
       if (message.type === 'log') this.logs.push(`[${message.level}] ${message.message}`);
       if (message.type === 'reply') this.pending.get(message.id!)?.(message);
+      if (message.type === 'event') this.events.push({ event: message.event as string, health: message.health as InstanceHealth });
     });
     child.stderr!.on('data', (chunk: Buffer) => this.logs.push(`[stderr] ${chunk.toString().trimEnd()}`));
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -83,6 +90,17 @@ export class InstanceProcess {
 
   counts(): Promise<HandlerCounts> {
     return this.request({ cmd: 'counts' }).then((reply) => reply.counts as HandlerCounts);
+  }
+
+  /** `MqttService.health()` on this instance. */
+  health(): Promise<InstanceHealth> {
+    return this.request({ cmd: 'health' }).then((reply) => reply.health as InstanceHealth);
+  }
+
+  /** Resolves once the instance has raised `event` `count` times in all; bounded polling. */
+  async waitForEvent(event: string, count = 1, timeout = 15_000): Promise<void> {
+    const seen = () => this.events.filter((entry) => entry.event === event).length >= count;
+    await pollUntil(seen, timeout, `${this.name} to raise ${event}${count > 1 ? ` ${count} times` : ''}`);
   }
 
   /** `MqttService.publish` on this instance. */
