@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { Logger } from '@nestjs/common';
+import { ConnectionsPerAddress } from './connections-per-address.js';
 import type { MqttOriginCheck } from './mqtt-security-options.interface.js';
+import { TrustedProxies } from './trusted-proxies.js';
 
 export interface HandshakeRefusal {
   status: number;
@@ -9,21 +11,35 @@ export interface HandshakeRefusal {
 
 const FORBIDDEN_ORIGIN: HandshakeRefusal = { status: 403, message: 'Origin not allowed' };
 const AT_CAPACITY: HandshakeRefusal = { status: 503, message: 'Too many MQTT connections' };
+// 429, not 503: the refusal is about this client's address, not the server's load, and says so to
+// the client, its proxy and the logs.
+const TOO_MANY_FROM_ADDRESS: HandshakeRefusal = { status: 429, message: 'Too many MQTT connections from this address' };
+
+export interface HandshakeLimits {
+  allowedOrigins?: MqttOriginCheck;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  trustedProxies: readonly string[];
+}
 
 /**
- * The checks of a WebSocket handshake that come before the subprotocol: the browser's `Origin`
- * (Cross-Site WebSocket Hijacking) and the connection count. A refusal is an HTTP status, sent
- * before the upgrade.
+ * The checks of a WebSocket handshake: before the subprotocol, the browser's `Origin`
+ * (Cross-Site WebSocket Hijacking) and the connection count; last, the connections of the
+ * client's address. A refusal is an HTTP status, sent before the upgrade.
  */
 export class HandshakeGuard {
   private readonly logger = new Logger('MqttWsModule');
   private readonly isAllowedOrigin: (origin: string, request: IncomingMessage) => boolean;
+  private readonly maxConnections: number;
+  private readonly maxConnectionsPerIp: number;
+  private readonly proxies: TrustedProxies;
+  readonly connectionsPerAddress = new ConnectionsPerAddress();
 
-  constructor(
-    allowedOrigins: MqttOriginCheck | undefined,
-    private readonly maxConnections: number,
-  ) {
-    this.isAllowedOrigin = originCheck(allowedOrigins);
+  constructor(limits: HandshakeLimits) {
+    this.isAllowedOrigin = originCheck(limits.allowedOrigins);
+    this.maxConnections = limits.maxConnections;
+    this.maxConnectionsPerIp = limits.maxConnectionsPerIp;
+    this.proxies = new TrustedProxies(limits.trustedProxies);
   }
 
   refusal(request: IncomingMessage, connectionCount: number): HandshakeRefusal | undefined {
@@ -38,6 +54,26 @@ export class HandshakeGuard {
       this.logger.warn(`Refused a WebSocket handshake: ${connectionCount} connections open, the "maxConnections" limit`);
       return AT_CAPACITY;
     }
+    return undefined;
+  }
+
+  /**
+   * The last check before the upgrade, when every other one passed: refuses the handshake when
+   * the client's address (behind trusted proxies) is at `maxConnectionsPerIp`, and otherwise
+   * counts it until its socket closes. Check and count happen in one synchronous step, so
+   * concurrent handshakes from one address cannot all pass.
+   */
+  admit(request: IncomingMessage): HandshakeRefusal | undefined {
+    if (this.maxConnectionsPerIp === 0) return undefined;
+    const address = this.proxies.connectionDetails(request).ipAddress;
+    // No address: the socket is already gone, and the upgrade will not happen.
+    if (address === undefined) return undefined;
+    const open = this.connectionsPerAddress.count(address);
+    if (open >= this.maxConnectionsPerIp) {
+      this.logger.warn(`Refused a WebSocket handshake from ${address}: ${open} connections open from it, the "maxConnectionsPerIp" limit`);
+      return TOO_MANY_FROM_ADDRESS;
+    }
+    this.connectionsPerAddress.add(address, request.socket);
     return undefined;
   }
 }

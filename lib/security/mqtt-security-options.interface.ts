@@ -15,6 +15,11 @@ export interface MqttSecurityOptions {
   allowedOrigins?: MqttOriginCheck;
   /** Open MQTT connections at most; more handshakes get HTTP 503. 0 means no limit. Default 10000. */
   maxConnections?: number;
+  /**
+   * Open MQTT connections from one client address (behind `trustedProxies`) at most; more handshakes
+   * from it get HTTP 429. 0 means no limit. Default 0: clients behind one NAT or proxy share an address.
+   */
+  maxConnectionsPerIp?: number;
   /** Largest MQTT packet (remaining length, bytes), however many frames carry it. Default: `maxPayload`. */
   maxPacketSize?: number;
   /** Longest topic a client may publish to or subscribe to, in characters. Default 1024. */

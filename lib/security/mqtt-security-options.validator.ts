@@ -2,13 +2,15 @@ import type { MqttSecurityOptions } from './mqtt-security-options.interface.js';
 import { TrustedProxies } from './trusted-proxies.js';
 
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
+/** Off: docs/security.md explains why no per-address limit fits by default. */
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 0;
 export const DEFAULT_MAX_TOPIC_LENGTH = 1024;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 /** A limit on MQTT 3.1.1 client ids, which Aedes limits only for MQTT 3.1. */
 export const DEFAULT_MAX_CLIENT_ID_LENGTH = 256;
 
 export type ResolvedMqttSecurityOptions = Required<
-  Pick<MqttSecurityOptions, 'maxConnections' | 'maxTopicLength' | 'maxBufferedBytes' | 'trustedProxies'>
+  Pick<MqttSecurityOptions, 'maxConnections' | 'maxConnectionsPerIp' | 'maxTopicLength' | 'maxBufferedBytes' | 'trustedProxies'>
 > & { maxPacketSize: number };
 
 type Fail = (option: string, expected: string, value: unknown) => never;
@@ -17,12 +19,13 @@ type Fail = (option: string, expected: string, value: unknown) => never;
 export function resolveMqttSecurityOptions(options: MqttSecurityOptions & { maxPayload: number }, fail: Fail): ResolvedMqttSecurityOptions {
   const resolved = {
     maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    maxConnectionsPerIp: options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP,
     maxPacketSize: options.maxPacketSize ?? options.maxPayload,
     maxTopicLength: options.maxTopicLength ?? DEFAULT_MAX_TOPIC_LENGTH,
     maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
     trustedProxies: options.trustedProxies ?? [],
   };
-  for (const option of ['maxConnections', 'maxBufferedBytes'] as const) {
+  for (const option of ['maxConnections', 'maxConnectionsPerIp', 'maxBufferedBytes'] as const) {
     if (!Number.isInteger(resolved[option]) || resolved[option] < 0) fail(option, 'a non-negative integer', resolved[option]);
   }
   if (!Number.isInteger(resolved.maxPacketSize) || resolved.maxPacketSize < 2 || resolved.maxPacketSize > 268_435_455) {

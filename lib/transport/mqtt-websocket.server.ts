@@ -16,7 +16,7 @@ export class MqttWebSocketServer {
     private readonly broker: Aedes,
     private readonly options: ResolvedMqttWsOptions,
   ) {
-    this.guard = new HandshakeGuard(options.allowedOrigins, options.maxConnections);
+    this.guard = new HandshakeGuard(options);
     this.server = new WebSocketServer({
       noServer: true,
       clientTracking: true,
@@ -30,6 +30,11 @@ export class MqttWebSocketServer {
 
   get connectionCount(): number {
     return this.server.clients.size;
+  }
+
+  /** Open connections per client address; empty unless `maxConnectionsPerIp` is set. */
+  get connectionsPerAddress(): ReadonlyMap<string, number> {
+    return this.guard.connectionsPerAddress.byAddress;
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -49,6 +54,9 @@ export class MqttWebSocketServer {
     if (protocol === null || (protocol === false && !this.options.allowMissingSubprotocol)) {
       return accept(false, 400, "MQTT over WebSocket requires the 'mqtt' subprotocol");
     }
+    // Last, as it counts the connection when it lets it through.
+    const overLimit = this.guard.admit(req);
+    if (overLimit) return accept(false, overLimit.status, overLimit.message);
     accept(true);
   };
 

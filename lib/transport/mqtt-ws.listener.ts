@@ -40,6 +40,11 @@ export class MqttWsListener implements OnApplicationBootstrap, BeforeApplication
     return this.webSocketServer.connectionCount;
   }
 
+  /** Open connections per client address; empty unless `maxConnectionsPerIp` is set. */
+  get connectionsPerAddress(): ReadonlyMap<string, number> {
+    return this.webSocketServer.connectionsPerAddress;
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     if (this.options.port !== undefined) return this.listenOnDedicatedPort();
     const httpServer: Server | undefined = this.httpAdapterHost?.httpAdapter?.getHttpServer();

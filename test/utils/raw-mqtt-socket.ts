@@ -28,8 +28,8 @@ export class RawMqttSocket {
     this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
-  static open(url: string, protocols: string | string[] = 'mqtt'): Promise<RawMqttSocket> {
-    const socket = new WebSocket(url, protocols);
+  static open(url: string, protocols: string | string[] = 'mqtt', headers: Record<string, string> = {}): Promise<RawMqttSocket> {
+    const socket = new WebSocket(url, protocols, { headers });
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(new RawMqttSocket(socket)));
       socket.once('error', reject);
