@@ -4,6 +4,17 @@ import type { WebSocket, RawData } from 'ws';
 import { encodeBinaryFrame, type WritableChunk } from './binary-frame.js';
 
 const BINARY = { binary: true, compress: false } as const;
+
+/** Connections with frames waiting for the end of this event-loop turn, and whether that flush is scheduled. */
+const waiting: WebSocketDuplex[] = [];
+let flushScheduled = false;
+
+function flushWaiting(): void {
+  flushScheduled = false;
+  for (let i = 0; i < waiting.length; i++) waiting[i].flush();
+  waiting.length = 0;
+}
+
 const EMPTY = Buffer.alloc(0);
 /** RFC 6455 close code 1003: the endpoint received a type of data it cannot accept. */
 const UNSUPPORTED_DATA = 1003;
@@ -21,6 +32,9 @@ export class WebSocketDuplex extends Duplex {
   /** The TCP (or TLS) socket under the WebSocket; `ws` 8 keeps it as `_socket`. */
   private readonly raw: Socket | undefined;
   private readonly oneChunk: WritableChunk[] = [{ chunk: EMPTY, encoding: 'buffer' }];
+  /** Frames encoded in this event-loop turn, not yet written; allocated on first use, so idle connections hold none. */
+  private pending: Buffer[] | undefined;
+  private pendingBytes = 0;
   constructor(private readonly socket: WebSocket) {
     // Strings (mqtt-packet writes topics as strings) are encoded straight into the frame.
     super({ allowHalfOpen: false, decodeStrings: false, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
@@ -68,11 +82,15 @@ export class WebSocketDuplex extends Duplex {
   /**
    * Writes a whole frame to the TCP socket under `ws`, as `ws` itself would, but without its
    * per-message work: the frame is already encoded, header and payload in one buffer. Frames
-   * never interleave: each is one write, and `ws` (compression off) writes its own control frames
-   * the same way. Completes a write at once while the socket keeps up, so writes of the next tick
-   * can join the next frame; once the socket's buffer passes the high-water mark, completes it
-   * only when the frame reached the kernel, which is what makes Aedes wait for 'drain' with a
-   * slow reader.
+   * never interleave: each is whole, and `ws` (compression off) writes its own control frames
+   * whole too.
+   *
+   * While the socket keeps up, a frame waits for the end of the event-loop turn and completes at
+   * once: every packet a connection gets in one turn (a burst read from several publishers, one
+   * message to many subscribers) then leaves in one socket write, one system call, where a TCP
+   * socket makes one per packet. Once the socket's buffer passes the high-water mark, a write
+   * completes only when its frame reached the kernel, which is what makes Aedes wait for
+   * 'drain' with a slow reader.
    */
   private send(frame: Buffer, callback: (error?: Error | null) => void): void {
     if (this.socket.readyState !== this.socket.OPEN) return callback();
@@ -81,15 +99,38 @@ export class WebSocketDuplex extends Duplex {
       this.socket.send(frame.subarray(frame[1] === 127 ? 10 : frame[1] === 126 ? 4 : 2), BINARY, callback);
       return;
     }
-    if (this.socket.bufferedAmount < this.writableHighWaterMark) {
-      raw.write(frame);
+    if (this.socket.bufferedAmount + this.pendingBytes < this.writableHighWaterMark) {
+      if (this.pendingBytes === 0) {
+        waiting.push(this);
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flushWaiting);
+        }
+      }
+      (this.pending ??= []).push(frame);
+      this.pendingBytes += frame.length;
       callback();
     } else {
+      this.flush();
       raw.write(frame, callback);
     }
   }
 
+  /** Writes the frames waiting for the end of the turn, in one socket write. */
+  flush(): void {
+    const pending = this.pending;
+    if (this.pendingBytes === 0 || pending === undefined) return;
+    const bytes = this.pendingBytes;
+    this.pendingBytes = 0;
+    // Once a close frame went out (ours or the answer to the peer's), no data frame may follow it.
+    if (this.socket.readyState === this.socket.OPEN) {
+      this.raw!.write(pending.length === 1 ? pending[0] : Buffer.concat(pending, bytes));
+    }
+    pending.length = 0;
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
+    this.flush();
     this.socket.close(1000);
     callback();
   }
@@ -97,6 +138,8 @@ export class WebSocketDuplex extends Duplex {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.socket.off('message', this.onMessage);
     if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
+      // What was written before the end (a refusing CONNACK, say) still goes out first.
+      this.flush();
       if (error) this.socket.terminate();
       else this.socket.close(1000);
     }
