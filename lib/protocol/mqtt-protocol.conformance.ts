@@ -5,12 +5,14 @@ import { clientIdRefusal } from './connect-rules.js';
 import { deliverAtHighestGrantedQos, limitToGrantedQos, noteGrantedQos, refreshGrantedQos, trackGrantedQos } from './granted-qos.js';
 import { setOutgoingDupFlag } from './outgoing-dup-flag.js';
 import { installStrictPacketParser } from './strict-packet-parser.js';
+import { answerSubscribe, noteSubscriptionGrant, storeGrantedSubscriptionsOnly } from './subscription-grants.js';
 
 /**
  * Corrects where Aedes 1.2 deviates from MQTT 3.1.1 (docs/protocol-conformance.md lists each
  * statement, Aedes' behaviour and the test). It composes with the hooks already on the broker
  * (Aedes' defaults or a policy's): each hook here does its part and calls the previous one, so it
- * may run before or after other hook wiring. Call it once per broker, before it handles clients.
+ * may run before or after other hook wiring. Call it once per broker, once its persistence is set up
+ * (`Aedes.createBroker` resolved), before it handles clients.
  */
 export function applyMqttProtocolConformance(broker: Aedes): void {
   const handle = broker.handle;
@@ -36,10 +38,14 @@ export function applyMqttProtocolConformance(broker: Aedes): void {
   const authorizeSubscribe = broker.authorizeSubscribe;
   broker.authorizeSubscribe = (client, subscription, callback) => {
     authorizeSubscribe(client, subscription, (error, granted) => {
+      if (!error) noteSubscriptionGrant(subscription, granted);
       if (!error && granted) noteGrantedQos(client, granted.qos);
       callback(error, granted);
     });
   };
+  // First, so that every other listener sees the granted QoS.
+  broker.prependListener('subscribe', answerSubscribe);
+  storeGrantedSubscriptionsOnly((broker as unknown as { persistence: Parameters<typeof storeGrantedSubscriptionsOnly>[0] }).persistence);
   broker.on('subscribe', (_subscriptions: unknown, client: Client) => refreshGrantedQos(client));
   broker.on('unsubscribe', (_topics: unknown, client: Client) => refreshGrantedQos(client));
 

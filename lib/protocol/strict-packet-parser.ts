@@ -2,6 +2,7 @@ import type { Client, ConnectPacket } from 'aedes';
 import { refuseConnection } from './connection-refusal.js';
 import { connectViolation, protocolLevelRefusal } from './connect-rules.js';
 import { isWellFormedMqttString } from './mqtt-string.js';
+import { takeOverSuback } from './subscription-grants.js';
 import { topicFilterError } from './topic-rules.js';
 
 /** The bytes mqtt-packet's parser holds: a BufferList whose offset 0 is the packet's variable header. */
@@ -110,6 +111,8 @@ function parsePublish(this: PacketParser): void {
 function parseSubscribe(this: PacketParser): void {
   base!._parseSubscribe.call(this);
   if (this.error === null) checkFilters(this, 'SUBSCRIBE', this.packet.subscriptions!, (subscription) => subscription.topic);
+  // Aedes would answer with the requested QoS; subscription-grants.ts answers with the granted one.
+  if (this.error === null) takeOverSuback(this.packet as Parameters<typeof takeOverSuback>[0]);
 }
 
 function parseUnsubscribe(this: PacketParser): void {

@@ -101,6 +101,23 @@ describe('MQTT 3.1.1 conformance: SUBSCRIBE and UNSUBSCRIBE', () => {
     expect(suback).toMatchObject({ cmd: 'suback', messageId: 42, granted: [2, 0, 1] });
   });
 
+  it('[MQTT-3.8.4-5] [MQTT-3.8.4-3] answers a filter named twice in one SUBSCRIBE with a code for each entry, subscribed as the last one', async () => {
+    const subscriber = await connected();
+    const publisher = await connected();
+    const suback = await subscriber.request({
+      cmd: 'subscribe',
+      messageId: 43,
+      subscriptions: [
+        { topic: 'twice', qos: 0 },
+        { topic: 'once', qos: 1 },
+        { topic: 'twice', qos: 2 },
+      ],
+    });
+    expect(suback).toMatchObject({ cmd: 'suback', messageId: 43, granted: [2, 1, 2] });
+    publisher.send({ cmd: 'publish', topic: 'twice', payload: 'x', qos: 2, messageId: 1 });
+    expect(await subscriber.next()).toMatchObject({ cmd: 'publish', topic: 'twice', qos: 2 });
+  });
+
   it('[MQTT-3.8.4-3] replaces an existing subscription to the same filter', async () => {
     const subscriber = await connected();
     const publisher = await connected();
