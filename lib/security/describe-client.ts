@@ -5,8 +5,12 @@ const MAX_ID_SHOWN = 64;
 
 /** A client for a log line: its id, quoted and cut so that it cannot forge or flood log lines, and its address. */
 export function describeClient(client: Client): string {
-  const id = client.id ?? '(no id yet)';
-  const shown = JSON.stringify(id.length > MAX_ID_SHOWN ? `${id.slice(0, MAX_ID_SHOWN)}…` : id);
+  const shown = quoteClientId(client.id ?? '(no id yet)');
   const address = clientAddress(client);
   return address ? `client ${shown} from ${address}` : `client ${shown}`;
+}
+
+/** A client id for a log line, quoted and cut. */
+export function quoteClientId(id: string): string {
+  return JSON.stringify(id.length > MAX_ID_SHOWN ? `${id.slice(0, MAX_ID_SHOWN)}…` : id);
 }

@@ -32,6 +32,12 @@ export interface MqttSecurityOptions {
   maxBufferedBytes?: number;
   /** QoS 2 messages a client may have awaiting PUBREL; one more closes its connection. 0 means no limit. Aedes default 1000. */
   maxInflightInbound?: number;
+  /**
+   * Messages queued for one offline persistent session (clean session 0) since it went offline;
+   * further ones are dropped until it reconnects, as Mosquitto's `max_queued_messages`. 0 means no
+   * limit. With several instances, each counts what is published through it. Default 1000.
+   */
+  maxQueuedMessages?: number;
   /** IP addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` gives the client address. Default: none. */
   trustedProxies?: readonly string[];
 }

@@ -6,11 +6,13 @@ export const DEFAULT_MAX_CONNECTIONS = 10_000;
 export const DEFAULT_MAX_CONNECTIONS_PER_IP = 0;
 export const DEFAULT_MAX_TOPIC_LENGTH = 1024;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Mosquitto's default `max_queued_messages`. */
+export const DEFAULT_MAX_QUEUED_MESSAGES = 1000;
 /** A limit on MQTT 3.1.1 client ids, which Aedes limits only for MQTT 3.1. */
 export const DEFAULT_MAX_CLIENT_ID_LENGTH = 256;
 
 export type ResolvedMqttSecurityOptions = Required<
-  Pick<MqttSecurityOptions, 'maxConnections' | 'maxConnectionsPerIp' | 'maxTopicLength' | 'maxBufferedBytes' | 'trustedProxies'>
+  Pick<MqttSecurityOptions, 'maxConnections' | 'maxConnectionsPerIp' | 'maxTopicLength' | 'maxBufferedBytes' | 'maxQueuedMessages' | 'trustedProxies'>
 > & { maxPacketSize: number };
 
 type Fail = (option: string, expected: string, value: unknown) => never;
@@ -23,11 +25,14 @@ export function resolveMqttSecurityOptions(options: MqttSecurityOptions & { maxP
     maxPacketSize: options.maxPacketSize ?? options.maxPayload,
     maxTopicLength: options.maxTopicLength ?? DEFAULT_MAX_TOPIC_LENGTH,
     maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+    maxQueuedMessages: options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
     trustedProxies: options.trustedProxies ?? [],
   };
   for (const option of ['maxConnections', 'maxConnectionsPerIp', 'maxBufferedBytes'] as const) {
     if (!Number.isInteger(resolved[option]) || resolved[option] < 0) fail(option, 'a non-negative integer', resolved[option]);
   }
+  const queued = resolved.maxQueuedMessages;
+  if (!Number.isInteger(queued) || queued < 0) fail('maxQueuedMessages', 'a non-negative integer', queued);
   if (!Number.isInteger(resolved.maxPacketSize) || resolved.maxPacketSize < 2 || resolved.maxPacketSize > 268_435_455) {
     fail('maxPacketSize', 'an integer from 2 to 268435455 (bytes)', resolved.maxPacketSize);
   }

@@ -1,0 +1,126 @@
+import type { Aedes, Client } from 'aedes';
+
+/** Whether a client holds a QoS 1 or 2 subscription: only those make Aedes queue messages for its session. */
+const QUEUES_MESSAGES = Symbol('queuesMessages');
+
+interface TrackedClient {
+  id: string;
+  clean: boolean;
+  subscriptions: Record<string, { qos: number }>;
+  [QUEUES_MESSAGES]?: boolean;
+}
+
+interface SignalPacket {
+  topic: string;
+  payload: Buffer;
+}
+
+interface Emitter {
+  on(topic: string, listener: (packet: SignalPacket, done: () => void) => void): unknown;
+  emit(packet: Record<string, unknown>, callback?: (error?: Error) => void): unknown;
+}
+
+/** Published when a client authenticates, before Aedes restores its session: it is not offline any more. */
+const authenticatedTopic = (brokerId: string): string => `$SYS/${brokerId}/authenticated/clients`;
+/** Published when a persistent session that queues messages goes offline, unless another connection took it over. */
+const offlineTopic = (brokerId: string): string => `$SYS/${brokerId}/offline/sessions`;
+
+/**
+ * The persistent sessions (clean session 0, with a QoS 1 or 2 subscription) this broker knows to be
+ * offline, each with the number of messages queued for it since it went offline. A session is
+ * offline from the end of its connection until a connection with its client id authenticates, here
+ * or on another instance of a cluster: instances tell each other on the emitter, with the two
+ * `$SYS` topics above and Aedes' own `$SYS/<id>/new/clients`. Only what a broker saw or was told
+ * counts: a session that went offline before this instance started is not known to it.
+ *
+ * One entry per offline session that queues messages, removed when the session comes back or is
+ * cleaned (a clean session's CONNECT authenticates too). Sessions without a QoS 1 or 2 subscription
+ * have none, so clients that never subscribe, whatever their number, leave nothing behind.
+ */
+export class OfflineSessions {
+  /** Client id → messages queued since the session went offline. */
+  readonly queued = new Map<string, number>();
+  /**
+   * Local clients whose id authenticated on another connection: their end is a takeover, not the
+   * session's. A mark stays until that client ends; if the other connection failed before replacing
+   * it, its session's next offline period goes unlimited.
+   */
+  private readonly takenOver = new Set<string>();
+
+  constructor(private readonly broker: Aedes) {}
+
+  /** Wraps `authenticate` and `authorizeSubscribe` (outermost so far) and listens to the broker and its emitter. */
+  install(): void {
+    const broker = this.broker;
+    const authenticate = broker.authenticate;
+    broker.authenticate = (client, username, password, callback) =>
+      authenticate(client, username, password, (error, success) => {
+        if (!error && success) this.authenticated(client);
+        callback(error, success);
+      });
+
+    const authorizeSubscribe = broker.authorizeSubscribe;
+    broker.authorizeSubscribe = (client, subscription, callback) =>
+      authorizeSubscribe(client, subscription, (error, granted) => {
+        // On SUBSCRIBE and on a session's restore alike.
+        if (!error && granted && granted.qos > 0) (client as unknown as TrackedClient)[QUEUES_MESSAGES] = true;
+        callback(error, granted);
+      });
+    broker.on('unsubscribe', (_topics: unknown, client: Client) => {
+      const tracked = client as unknown as TrackedClient;
+      tracked[QUEUES_MESSAGES] = Object.values(tracked.subscriptions).some((subscription) => subscription.qos > 0);
+    });
+
+    broker.on('clientDisconnect', (client: Client) => this.disconnected(client as unknown as TrackedClient));
+
+    const mq = this.emitter;
+    mq.on(authenticatedTopic('+'), (packet, done) => this.fromOtherInstance(packet, done, (id) => this.back(id, true)));
+    // Later than 'authenticated', and sent by instances that do not send it.
+    mq.on('$SYS/+/new/clients', (packet, done) => this.fromOtherInstance(packet, done, (id) => this.back(id, false)));
+    mq.on(offlineTopic('+'), (packet, done) => this.fromOtherInstance(packet, done, (id) => this.wentOffline(id)));
+  }
+
+  /** Whether the client is connected to this broker. */
+  isLocal(clientId: string): boolean {
+    return (this.broker as unknown as { clients: Record<string, Client | undefined> }).clients[clientId] !== undefined;
+  }
+
+  private get emitter(): Emitter {
+    return (this.broker as unknown as { mq: Emitter }).mq;
+  }
+
+  private authenticated(client: Client): void {
+    this.back(client.id, true);
+    this.signal(authenticatedTopic(this.broker.id), client.id);
+  }
+
+  /** A connection with this id authenticated: its session is not offline, and a local client with the id is being replaced. */
+  private back(clientId: string, takeover: boolean): void {
+    this.queued.delete(clientId);
+    // The connection that authenticated is not registered yet: a registered one is the one it replaces.
+    if (takeover && this.isLocal(clientId)) this.takenOver.add(clientId);
+  }
+
+  private disconnected(client: TrackedClient): void {
+    if (this.takenOver.delete(client.id)) return;
+    if (client.clean !== false || client[QUEUES_MESSAGES] !== true) return;
+    this.wentOffline(client.id);
+    this.signal(offlineTopic(this.broker.id), client.id);
+  }
+
+  private wentOffline(clientId: string): void {
+    if (!this.queued.has(clientId) && !this.isLocal(clientId)) this.queued.set(clientId, 0);
+  }
+
+  private fromOtherInstance(packet: SignalPacket, done: () => void, handle: (clientId: string) => void): void {
+    // $SYS/<broker id>/...: this broker's own signals come back through a shared emitter.
+    if (packet.topic.split('/', 2)[1] !== this.broker.id) handle(packet.payload.toString());
+    done();
+  }
+
+  private signal(topic: string, clientId: string): void {
+    this.emitter.emit({ cmd: 'publish', topic, payload: Buffer.from(clientId), qos: 0, retain: false }, noop);
+  }
+}
+
+function noop(): void {}
