@@ -35,7 +35,7 @@ interface LengthParser {
 type DrainCallback = (error: Error | null, client: Client) => void;
 
 interface BoundedClient {
-  conn: Duplex & { socket?: { bufferedAmount: number } };
+  conn: Duplex & { bufferedAmount?: number };
   _drainTimer: NodeJS.Timeout | null;
   waitForDrain(callback: DrainCallback): void;
   [MAX_BUFFERED_BYTES]: number;
@@ -123,7 +123,7 @@ function limitBufferedBytes(client: Client, maxBufferedBytes: number): void {
 function waitForDrainBounded(this: BoundedClient, callback: DrainCallback): void {
   const conn = this.conn;
   const writes = ++this[SATURATED_WRITES];
-  const waiting = conn.writableLength + (conn.socket?.bufferedAmount ?? 0) + writes * PER_MESSAGE_OVERHEAD;
+  const waiting = conn.writableLength + (conn.bufferedAmount ?? 0) + writes * PER_MESSAGE_OVERHEAD;
   if (waiting > this[MAX_BUFFERED_BYTES]) {
     const error = new Error(`slow consumer: more than ${this[MAX_BUFFERED_BYTES]} bytes waiting to be sent`);
     if (!conn.destroyed) {

@@ -36,3 +36,12 @@ export function encodeBinaryFrame(chunks: readonly WritableChunk[]): Buffer {
   }
   return frame;
 }
+
+/** A control frame (close, ping, pong: RFC 6455 §5.5), whose payload is at most 125 bytes. */
+export function encodeControlFrame(opcode: number, payload: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(2 + payload.length);
+  frame[0] = 0x80 | opcode;
+  frame[1] = payload.length;
+  payload.copy(frame, 2);
+  return frame;
+}

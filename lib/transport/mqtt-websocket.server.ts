@@ -1,35 +1,35 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Aedes } from 'aedes';
-import { WebSocketServer, type VerifyClientCallbackAsync, type WebSocket } from 'ws';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import { HandshakeGuard } from '../security/handshake-guard.js';
 import { selectMqttSubprotocol } from './mqtt-subprotocol.js';
 import { WebSocketDuplex } from './websocket-duplex.js';
+import { acceptHandshake, handshakeRequestRefusal, refuseHandshake, type HandshakeRefusal } from './websocket-handshake.js';
 
-/** Completes MQTT WebSocket handshakes and hands each connection to the broker as a byte stream. */
+const SHUTTING_DOWN: HandshakeRefusal = { status: 503, message: 'The MQTT server is shutting down' };
+const SUBPROTOCOL_REQUIRED: HandshakeRefusal = { status: 400, message: "MQTT over WebSocket requires the 'mqtt' subprotocol" };
+
+/**
+ * Completes MQTT WebSocket handshakes and hands each connection to the broker as a byte stream.
+ * No compression is offered: MQTT payloads are small or already compressed, and deflate costs CPU
+ * and memory per socket.
+ */
 export class MqttWebSocketServer {
-  private readonly server: WebSocketServer;
   private readonly guard: HandshakeGuard;
+  private readonly connections = new Set<WebSocketDuplex>();
+  private closing = false;
 
   constructor(
     private readonly broker: Aedes,
     private readonly options: ResolvedMqttWsOptions,
   ) {
     this.guard = new HandshakeGuard(options);
-    this.server = new WebSocketServer({
-      noServer: true,
-      clientTracking: true,
-      maxPayload: options.maxPayload,
-      // MQTT payloads are usually small or already compressed; deflate costs CPU and memory per socket.
-      perMessageDeflate: false,
-      verifyClient: this.verifyClient,
-      handleProtocols: (protocols) => selectMqttSubprotocol([...protocols].join(',')) || false,
-    });
   }
 
   get connectionCount(): number {
-    return this.server.clients.size;
+    return this.connections.size;
   }
 
   /** Open connections per client address; empty unless `maxConnectionsPerIp` is set. */
@@ -38,29 +38,32 @@ export class MqttWebSocketServer {
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.server.handleUpgrade(request, socket, head, this.onConnection);
+    // Errors of a socket that is being refused (a reset while the answer goes out) are that client's.
+    socket.on('error', destroyOnError);
+    const protocol = selectMqttSubprotocol(request.headers['sec-websocket-protocol']);
+    const refusal =
+      (this.closing ? SHUTTING_DOWN : undefined) ??
+      handshakeRequestRefusal(request) ??
+      this.guard.refusal(request, this.connections.size) ??
+      (protocol === null || (protocol === false && !this.options.allowMissingSubprotocol) ? SUBPROTOCOL_REQUIRED : undefined);
+    if (refusal) return refuseHandshake(socket, refusal);
+    if (!socket.readable || !socket.writable) return void socket.destroy();
+    // Last, as it counts the connection when it lets it through.
+    const overLimit = this.guard.admit(request);
+    if (overLimit) return refuseHandshake(socket, overLimit);
+    socket.off('error', destroyOnError);
+    acceptHandshake(socket, request, protocol || '');
+    this.broker.handle(new WebSocketDuplex(socket as Socket, head, this.options.maxPayload, this.connections), request);
   }
 
   /** Ends every connection at once; used on shutdown, where waiting for close handshakes would hang. */
-  close(): Promise<void> {
-    for (const client of this.server.clients) client.terminate();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const connection of this.connections) connection.terminate();
+    this.connections.clear();
   }
+}
 
-  private readonly verifyClient: VerifyClientCallbackAsync = ({ req }, accept) => {
-    const refusal = this.guard.refusal(req, this.server.clients.size);
-    if (refusal) return accept(false, refusal.status, refusal.message);
-    const protocol = selectMqttSubprotocol(req.headers['sec-websocket-protocol']);
-    if (protocol === null || (protocol === false && !this.options.allowMissingSubprotocol)) {
-      return accept(false, 400, "MQTT over WebSocket requires the 'mqtt' subprotocol");
-    }
-    // Last, as it counts the connection when it lets it through.
-    const overLimit = this.guard.admit(req);
-    if (overLimit) return accept(false, overLimit.status, overLimit.message);
-    accept(true);
-  };
-
-  private readonly onConnection = (socket: WebSocket, request: IncomingMessage): void => {
-    this.broker.handle(new WebSocketDuplex(socket), request);
-  };
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }

@@ -1,9 +1,13 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import type { WebSocket, RawData } from 'ws';
-import { encodeBinaryFrame, type WritableChunk } from './binary-frame.js';
+import { encodeBinaryFrame, encodeControlFrame, type WritableChunk } from './binary-frame.js';
+import { CloseCode, Opcode, WebSocketFrameReader, type FrameSink } from './websocket-frame-reader.js';
 
-const BINARY = { binary: true, compress: false } as const;
+/** How long a peer has to close its side after our close frame before the socket is destroyed. */
+const CLOSE_TIMEOUT_MS = 10_000;
+const EMPTY = Buffer.alloc(0);
+/** `_write`'s one chunk as `_writev` would get it; encoding is synchronous, so one shared array serves all connections. */
+const oneChunk: WritableChunk[] = [{ chunk: EMPTY, encoding: 'buffer' }];
 
 /** Connections with frames waiting for the end of this event-loop turn, and whether that flush is scheduled. */
 const waiting: WebSocketDuplex[] = [];
@@ -15,64 +19,117 @@ function flushWaiting(): void {
   waiting.length = 0;
 }
 
-const EMPTY = Buffer.alloc(0);
-/** RFC 6455 close code 1003: the endpoint received a type of data it cannot accept. */
-const UNSUPPORTED_DATA = 1003;
+/** The duplex a socket belongs to: socket listeners are shared functions, not closures per connection. */
+const OWNER = Symbol('mqttWebSocket');
+type OwnedSocket = Socket & { [OWNER]: WebSocketDuplex };
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[OWNER].reader.read(chunk);
+}
+
+function onSocketEnd(this: OwnedSocket): void {
+  this[OWNER].onSocketEnd();
+}
+
+function onSocketClose(this: OwnedSocket): void {
+  this[OWNER].onSocketClose();
+}
+
+function onSocketError(this: OwnedSocket, error: Error): void {
+  this[OWNER].destroy(error);
+}
+
+function destroySocket(this: Socket): void {
+  this.destroy();
+}
 
 /**
- * The byte stream Aedes reads MQTT packets from and writes them to, over one WebSocket.
+ * One MQTT-over-WebSocket connection after the handshake: the byte stream Aedes reads MQTT packets
+ * from and writes them to, speaking RFC 6455 framing on the TCP (or TLS) socket itself.
  *
- * mqtt-packet writes a packet in several small writes inside `cork()`/`uncork()`, and Node hands
- * all writes of a corked tick to `_writev` at once: sending them as one binary frame makes one
- * frame per packet (or per burst of packets), where a stream that sends each write as a frame
- * (`createWebSocketStream`) sends five for a QoS 0 PUBLISH. Reads go the other way with no
- * framing of their own: MQTT's parser does not care where frames split its packets.
+ * Reads: binary payloads are unmasked in place and pushed as they arrive (see WebSocketFrameReader).
+ * Writes: mqtt-packet writes a packet in several small writes inside `cork()`/`uncork()`, and Node
+ * hands them to `_writev` at once, so each packet becomes one binary frame, header and payload in
+ * one buffer. Frames a connection gets in one event-loop turn then leave in one socket write.
  */
-export class WebSocketDuplex extends Duplex {
-  /** The TCP (or TLS) socket under the WebSocket; `ws` 8 keeps it as `_socket`. */
-  private readonly raw: Socket | undefined;
-  private readonly oneChunk: WritableChunk[] = [{ chunk: EMPTY, encoding: 'buffer' }];
+export class WebSocketDuplex extends Duplex implements FrameSink {
+  readonly reader: WebSocketFrameReader;
   /** Frames encoded in this event-loop turn, not yet written; allocated on first use, so idle connections hold none. */
   private pending: Buffer[] | undefined;
   private pendingBytes = 0;
-  constructor(private readonly socket: WebSocket) {
-    // Strings (mqtt-packet writes topics as strings) are encoded straight into the frame.
+  private closeSent = false;
+
+  constructor(
+    private readonly socket: Socket,
+    head: Buffer,
+    maxPayload: number,
+    private readonly connections: Set<WebSocketDuplex>,
+  ) {
     super({ allowHalfOpen: false, decodeStrings: false, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
-    this.raw = (socket as unknown as { _socket?: Socket })._socket;
-    socket.on('message', this.onMessage);
-    socket.once('close', this.onClose);
-    socket.on('error', this.onError);
+    this.reader = new WebSocketFrameReader(this, maxPayload);
+    connections.add(this);
+    (socket as OwnedSocket)[OWNER] = this;
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    socket.on('data', onSocketData);
+    // The HTTP server's sockets allow half-open connections, so the peer's FIN is only 'end'.
+    socket.on('end', onSocketEnd);
+    socket.on('close', onSocketClose);
+    socket.on('error', onSocketError);
+    if (head.length > 0) this.reader.read(head);
+    socket.resume();
   }
 
-  private readonly onMessage = (data: RawData, isBinary: boolean): void => {
-    if (!isBinary) {
-      // MQTT over WebSocket MUST use binary frames (MQTT 3.1.1 section 6); a text frame ends the connection.
-      this.socket.close(UNSUPPORTED_DATA, 'MQTT needs binary frames');
-      this.destroy();
-      return;
-    }
-    // `binaryType` is 'nodebuffer', so data is one Buffer.
-    if (!this.push(data as Buffer)) this.socket.pause();
-  };
+  /** Bytes written and not yet taken by the kernel: what a slow reader leaves waiting. */
+  get bufferedAmount(): number {
+    return this.socket.writableLength + this.pendingBytes;
+  }
 
-  private readonly onClose = (): void => {
+  onPayload(bytes: Buffer): void {
+    if (!this.push(bytes)) this.socket.pause();
+  }
+
+  onPing(payload: Buffer): void {
+    if (!this.closeSent) this.socket.write(encodeControlFrame(Opcode.Pong, payload));
+  }
+
+  /** The peer closes: answer with its code, as RFC 6455 §5.5.1 asks, and end the stream. */
+  onCloseFrame(code: number): void {
+    this.sendClose(code === CloseCode.NoStatus ? CloseCode.Normal : code);
     this.push(null);
-    if (!this.destroyed) this.destroy();
-  };
+  }
 
-  private readonly onError = (error: Error): void => {
-    this.destroy(error);
-  };
+  onFrameError(code: number, reason: string): void {
+    this.sendClose(code);
+    // A text frame is the client's mistake, not an error of the connection.
+    this.destroy(code === CloseCode.UnsupportedData ? undefined : new Error(`WebSocket: ${reason}`));
+  }
+
+  /**
+   * The peer closed its side of TCP: nothing more comes, and nothing sent would be read. The
+   * socket goes at once, and the stream with it on 'close', after whoever counts sockets saw it.
+   */
+  onSocketEnd(): void {
+    this.closeSent = true;
+    this.socket.destroy();
+  }
+
+  onSocketClose(): void {
+    if (this.destroyed) return;
+    this.push(null);
+    this.destroy();
+  }
 
   override _read(): void {
-    if (this.socket.isPaused) this.socket.resume();
+    if (this.socket.isPaused()) this.socket.resume();
   }
 
   override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.oneChunk[0].chunk = chunk;
-    this.oneChunk[0].encoding = encoding;
-    this.send(encodeBinaryFrame(this.oneChunk), callback);
-    this.oneChunk[0].chunk = EMPTY;
+    oneChunk[0].chunk = chunk;
+    oneChunk[0].encoding = encoding;
+    const frame = encodeBinaryFrame(oneChunk);
+    oneChunk[0].chunk = EMPTY;
+    this.send(frame, callback);
   }
 
   override _writev(chunks: WritableChunk[], callback: (error?: Error | null) => void): void {
@@ -80,11 +137,6 @@ export class WebSocketDuplex extends Duplex {
   }
 
   /**
-   * Writes a whole frame to the TCP socket under `ws`, as `ws` itself would, but without its
-   * per-message work: the frame is already encoded, header and payload in one buffer. Frames
-   * never interleave: each is whole, and `ws` (compression off) writes its own control frames
-   * whole too.
-   *
    * While the socket keeps up, a frame waits for the end of the event-loop turn and completes at
    * once: every packet a connection gets in one turn (a burst read from several publishers, one
    * message to many subscribers) then leaves in one socket write, one system call, where a TCP
@@ -93,13 +145,8 @@ export class WebSocketDuplex extends Duplex {
    * 'drain' with a slow reader.
    */
   private send(frame: Buffer, callback: (error?: Error | null) => void): void {
-    if (this.socket.readyState !== this.socket.OPEN) return callback();
-    const raw = this.raw;
-    if (raw === undefined) {
-      this.socket.send(frame.subarray(frame[1] === 127 ? 10 : frame[1] === 126 ? 4 : 2), BINARY, callback);
-      return;
-    }
-    if (this.socket.bufferedAmount + this.pendingBytes < this.writableHighWaterMark) {
+    if (this.closeSent || !this.socket.writable) return callback();
+    if (this.socket.writableLength + this.pendingBytes < this.writableHighWaterMark) {
       if (this.pendingBytes === 0) {
         waiting.push(this);
         if (!flushScheduled) {
@@ -112,7 +159,7 @@ export class WebSocketDuplex extends Duplex {
       callback();
     } else {
       this.flush();
-      raw.write(frame, callback);
+      this.socket.write(frame, callback);
     }
   }
 
@@ -122,27 +169,43 @@ export class WebSocketDuplex extends Duplex {
     if (this.pendingBytes === 0 || pending === undefined) return;
     const bytes = this.pendingBytes;
     this.pendingBytes = 0;
-    // Once a close frame went out (ours or the answer to the peer's), no data frame may follow it.
-    if (this.socket.readyState === this.socket.OPEN) {
-      this.raw!.write(pending.length === 1 ? pending[0] : Buffer.concat(pending, bytes));
-    }
+    // No data frame may follow a close frame.
+    if (!this.closeSent && this.socket.writable) this.socket.write(pending.length === 1 ? pending[0] : Buffer.concat(pending, bytes));
     pending.length = 0;
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
+  /** Sends what is pending, then a close frame, and ends the TCP stream; the peer has a while to close its side. */
+  private sendClose(code: number): void {
+    if (this.closeSent) return;
     this.flush();
-    this.socket.close(1000);
+    this.closeSent = true;
+    if (!this.socket.writable) return;
+    const payload = Buffer.allocUnsafe(2);
+    payload.writeUInt16BE(code, 0);
+    this.socket.end(encodeControlFrame(Opcode.Close, payload));
+    this.socket.setTimeout(CLOSE_TIMEOUT_MS, destroySocket);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.sendClose(CloseCode.Normal);
     callback();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.socket.off('message', this.onMessage);
-    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
-      // What was written before the end (a refusing CONNACK, say) still goes out first.
+    this.connections.delete(this);
+    if (error && !this.closeSent) {
+      // What was written before the failure (a refusing CONNACK, say) still goes out first.
       this.flush();
-      if (error) this.socket.terminate();
-      else this.socket.close(1000);
+      this.socket.destroy();
+    } else {
+      this.sendClose(CloseCode.Normal);
     }
     callback(error);
+  }
+
+  /** Ends the connection at once, without a close handshake (server shutdown). */
+  terminate(): void {
+    this.closeSent = true;
+    this.socket.destroy();
   }
 }

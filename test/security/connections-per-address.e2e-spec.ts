@@ -145,8 +145,7 @@ describe('maxConnectionsPerIp', () => {
     await Promise.all(open.map((socket) => socket.close()));
   });
 
-  it('releases a connection counted at the handshake whose upgrade then fails', async () => {
-    // The one failure ws can have after the handshake was accepted: the server is closing (503).
+  it('counts nothing for a handshake refused because the server is closing (503)', async () => {
     const broker = await Aedes.createBroker();
     const webSocketServer = new MqttWebSocketServer(broker, resolveMqttWsOptions({ maxConnectionsPerIp: 5 }));
     const server = createServer().on('upgrade', (request, socket, head) => webSocketServer.handleUpgrade(request, socket, head));
