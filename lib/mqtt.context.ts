@@ -1,7 +1,7 @@
 import type { ArgumentsHost } from '@nestjs/common';
-import type { IncomingMessage } from 'node:http';
 import type { Client, PublishPacket } from 'aedes';
 import type { TopicFilter } from './dispatch/topic-filter.js';
+import type { MqttUpgradeRequest } from './interfaces/mqtt-upgrade-request.interface.js';
 import { MQTT_CONTEXT_TYPE } from './mqtt-ws.constants.js';
 
 /**
@@ -28,7 +28,7 @@ export class MqttContext {
   }
 
   /** The HTTP upgrade request of the publishing client's WebSocket (cookies, headers, query). */
-  get request(): IncomingMessage | undefined {
+  get request(): MqttUpgradeRequest | undefined {
     return this.client?.req;
   }
 

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { MqttUpgradeRequest } from './mqtt-upgrade-request.interface.js';
 import type { Client } from 'aedes';
 import type { MqttRedisStatusEvent } from './mqtt-health.interface.js';
 
@@ -6,7 +6,7 @@ export interface MqttClientEvent {
   clientId: string;
   client: Client;
   /** The HTTP upgrade request the connection came with. */
-  request: IncomingMessage | undefined;
+  request: MqttUpgradeRequest | undefined;
 }
 
 /** The last will a client registered in its CONNECT. */

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.interface.js';
 import type { InjectionToken, Type } from '@nestjs/common';
 import type { Client, PublishPacket } from 'aedes';
 
@@ -24,7 +24,7 @@ export interface MqttConnectAuthContext {
   /** The CONNECT password, as sent: a JWT, an API key… Never log it. */
   readonly password: Buffer | undefined;
   /** The HTTP upgrade request of the WebSocket: headers, cookies, the query in `url`. */
-  readonly request: IncomingMessage;
+  readonly request: MqttUpgradeRequest;
   /** The client's address: from `X-Forwarded-For` when the connection came through a trusted proxy. */
   readonly remoteAddress: string | undefined;
 }
@@ -35,7 +35,7 @@ export interface MqttPublishAuthContext<Principal = unknown> {
   readonly clientId: string;
   readonly topic: string;
   readonly packet: PublishPacket;
-  readonly request: IncomingMessage | undefined;
+  readonly request: MqttUpgradeRequest | undefined;
   /** What `authenticate` returned for this client, when it returned an object. */
   readonly principal: Principal | undefined;
 }
@@ -47,7 +47,7 @@ export interface MqttSubscribeAuthContext<Principal = unknown> {
   /** The topic filter, wildcards included. */
   readonly topic: string;
   readonly qos: 0 | 1 | 2;
-  readonly request: IncomingMessage | undefined;
+  readonly request: MqttUpgradeRequest | undefined;
   readonly principal: Principal | undefined;
 }
 

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.interface.js';
 import { Logger } from '@nestjs/common';
 import type { Aedes, AedesPublishPacket, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
 import type { MqttAuthPolicyHost } from './mqtt-auth-policy.host.js';
@@ -30,8 +30,8 @@ class ConnectAuthContext implements MqttConnectAuthContext {
   get clientId(): string {
     return this.client.id;
   }
-  get request(): IncomingMessage {
-    return this.client.req as IncomingMessage;
+  get request(): MqttUpgradeRequest {
+    return this.client.req as MqttUpgradeRequest;
   }
   get remoteAddress(): string | undefined {
     return clientAddress(this.client);
@@ -49,7 +49,7 @@ class PublishAuthContext implements MqttPublishAuthContext {
   get topic(): string {
     return this.packet.topic;
   }
-  get request(): IncomingMessage | undefined {
+  get request(): MqttUpgradeRequest | undefined {
     return this.client.req;
   }
   get principal(): unknown {
@@ -71,7 +71,7 @@ class SubscribeAuthContext implements MqttSubscribeAuthContext {
   get qos(): 0 | 1 | 2 {
     return this.subscription.qos as 0 | 1 | 2;
   }
-  get request(): IncomingMessage | undefined {
+  get request(): MqttUpgradeRequest | undefined {
     return this.client.req;
   }
   get principal(): unknown {

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.interface.js';
 import type { Duplex } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import type { Aedes, Client } from 'aedes';
@@ -56,7 +56,7 @@ export function installMqttBrokerLimits(broker: Aedes, limits: MqttBrokerLimits)
   const proxies = new TrustedProxies(limits.trustedProxies);
   const handle = broker.handle;
   broker.handle = (connection, request) => {
-    if (request) (request as IncomingMessage & { connDetails?: unknown }).connDetails = proxies.connectionDetails(request);
+    if (request) (request as MqttUpgradeRequest & { connDetails?: unknown }).connDetails = proxies.connectionDetails(request);
     const client = handle(connection, request);
     limitPacketSize(client, limits.maxPacketSize);
     if (limits.maxBufferedBytes > 0) limitBufferedBytes(client, limits.maxBufferedBytes);

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.interface.js';
 import { BlockList, isIP } from 'node:net';
 
 /** The connection details Aedes copies from `request.connDetails` to `client.connDetails` (as aedes-server-factory sets them). */
@@ -49,7 +49,7 @@ export class TrustedProxies {
    * in `X-Forwarded-For` (read from the right) that is not itself a trusted proxy. Addresses
    * left of an untrusted one could have been written by anyone and are never used.
    */
-  connectionDetails(request: IncomingMessage): MqttConnectionDetails {
+  connectionDetails(request: MqttUpgradeRequest): MqttConnectionDetails {
     const socket = request.socket;
     let address = normalize(socket.remoteAddress);
     let isProxy: 0 | 1 = 0;

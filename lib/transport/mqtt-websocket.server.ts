@@ -5,6 +5,7 @@ import type { Aedes } from 'aedes';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import { HandshakeGuard } from '../security/handshake-guard.js';
 import { selectMqttSubprotocol } from './mqtt-subprotocol.js';
+import { keepUpgradeRequest } from './upgrade-request.js';
 import { WebSocketDuplex } from './websocket-duplex.js';
 import { acceptHandshake, handshakeRequestRefusal, refuseHandshake, type HandshakeRefusal } from './websocket-handshake.js';
 
@@ -53,7 +54,8 @@ export class MqttWebSocketServer {
     if (overLimit) return refuseHandshake(socket, overLimit);
     socket.off('error', destroyOnError);
     acceptHandshake(socket, request, protocol || '');
-    this.broker.handle(new WebSocketDuplex(socket as Socket, head, this.options.maxPayload, this.connections), request);
+    const connection = new WebSocketDuplex(socket as Socket, head, this.options.maxPayload, this.connections);
+    this.broker.handle(connection, keepUpgradeRequest(request) as IncomingMessage);
   }
 
   /** Ends every connection at once; used on shutdown, where waiting for close handshakes would hang. */

@@ -102,12 +102,12 @@ export class WebSocketFrameReader {
     if (available < 2) return 0;
     const first = chunk[offset];
     const second = chunk[offset + 1];
-    const shortLength = second & 0x7f;
-    const headerLength = shortLength === 126 ? 8 : shortLength === 127 ? 14 : 6;
-    if (available < headerLength) return 0;
     if ((first & 0x70) !== 0) return this.fail(CloseCode.ProtocolError, 'reserved bits set without a negotiated extension');
     // A client MUST mask every frame it sends (RFC 6455 §5.1).
     if ((second & 0x80) === 0) return this.fail(CloseCode.ProtocolError, 'unmasked frame from a client');
+    const shortLength = second & 0x7f;
+    const headerLength = shortLength === 126 ? 8 : shortLength === 127 ? 14 : 6;
+    if (available < headerLength) return 0;
     let length = shortLength;
     if (shortLength === 126) {
       length = chunk.readUInt16BE(offset + 2);
