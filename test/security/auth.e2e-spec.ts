@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { IncomingMessage } from 'node:http';
 import {
+  type MqttUpgradeRequest,
   Ctx,
   getMqttPrincipal,
   MqttConnectReturnCode,
@@ -42,7 +42,7 @@ class UsersService {
   }
 }
 
-function cookie(request: IncomingMessage, name: string): string | undefined {
+function cookie(request: MqttUpgradeRequest, name: string): string | undefined {
   const match = new RegExp(`(?:^|;\\s*)${name}=([^;]*)`).exec(request.headers.cookie ?? '');
   return match?.[1];
 }
@@ -51,6 +51,7 @@ function cookie(request: IncomingMessage, name: string): string | undefined {
 @Injectable()
 class UsersPolicy implements MqttAuthPolicy<User> {
   static readonly seen = new Collector<{ clientId: string; remoteAddress: string | undefined; url: string | undefined }>();
+  static readonly published: string[] = [];
 
   constructor(private readonly users: UsersService) {}
 
@@ -63,18 +64,22 @@ class UsersPolicy implements MqttAuthPolicy<User> {
   }
 
   authorizePublish({ topic, principal }: MqttPublishAuthContext<User>) {
+    UsersPolicy.published.push(topic);
     if (topic === 'async/denied') return Promise.resolve(false);
     if (topic === 'throws') throw new Error('policy bug');
     return principal!.admin || topic.startsWith(`users/${principal!.id}/`) || topic === 'public/chat';
   }
 
   authorizeSubscribe({ topic, principal }: MqttSubscribeAuthContext<User>) {
+    if (topic === 'throws/#') throw new Error('policy bug');
+    if (topic === 'rejects/#') return Promise.reject(new Error('database down'));
     if (principal!.admin) return true;
     if (topic === 'public/#') return 0 as const;
     return topic.startsWith(`users/${principal!.id}/`);
   }
 
   authorizeForward({ topic, principal }: MqttPublishAuthContext<User>) {
+    if (topic === 'public/chat/explode') throw new Error('policy bug');
     return !(topic === 'public/chat/secret' && !principal!.admin);
   }
 }
@@ -133,14 +138,14 @@ describe('auth policy from dependency injection', () => {
     expect(seen).toEqual({ clientId: 'c-cookie', remoteAddress: '127.0.0.1', url: '/mqtt?via=cookie' });
   });
 
-  it('keeps users in their namespace: foreign subscriptions get SUBACK 0x80, own ones are granted', async () => {
+  it('keeps users in their namespace: foreign subscriptions get SUBACK 0x80, own ones are granted; a failing policy refuses', async () => {
     const raw = await RawMqttSocket.open(url);
     raw.sendPacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'alice-1', keepalive: 0, username: 'u', password: Buffer.from('token-alice') });
     await raw.waitForPackets(1);
-    const filters = ['users/alice/#', 'users/bob/#', '#'];
+    const filters = ['users/alice/#', 'users/bob/#', '#', 'throws/#', 'rejects/#'];
     raw.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: filters.map((topic) => ({ topic, qos: 1 })) });
     const [, suback] = await raw.waitForPackets(2);
-    expect(suback).toMatchObject({ cmd: 'suback', granted: [1, 128, 128] });
+    expect(suback).toMatchObject({ cmd: 'suback', granted: [1, 128, 128, 128, 128] });
     await raw.close();
   });
 
@@ -165,17 +170,27 @@ describe('auth policy from dependency injection', () => {
     }
   });
 
-  it('delivers what is allowed, downgrades the QoS it grants, and filters forwarding', async () => {
+  it('delivers what is allowed, downgrades the QoS it grants, and filters forwarding (a failing policy forwards nothing)', async () => {
     const bob = await connect('token-bob', 'bob-1');
     const root = await connect('token-root', 'root-2');
     await bob.subscribe('public/#', 1);
     await root.publish('public/chat/secret', 'for admins', { qos: 1 });
+    await root.publish('public/chat/explode', 'x', { qos: 1 });
     await root.publish('public/chat', 'hello', { qos: 1 });
     const [message] = await bob.waitFor(1);
     expect(message.topic).toBe('public/chat');
     // Granted QoS 0: the QoS 1 message arrives at QoS 0.
     expect(message.packet.qos).toBe(0);
     expect(bob.received().map((m) => m.topic)).toEqual(['public/chat']);
+  });
+
+  it('limits come first: the policy never sees a topic longer than maxTopicLength', async () => {
+    const alice = await connect('token-alice', 'alice-long');
+    const closed = new Promise<void>((resolve) => alice.client.once('close', () => resolve()));
+    const long = `users/alice/${'x'.repeat(1024)}`;
+    alice.client.publish(long, 'x', { qos: 1 });
+    await closed;
+    expect(UsersPolicy.published).not.toContain(long);
   });
 
   it('gives handlers the principal and the upgrade request', async () => {

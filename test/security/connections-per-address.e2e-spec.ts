@@ -1,13 +1,10 @@
 import 'reflect-metadata';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import { Aedes } from 'aedes';
+import type { Aedes } from 'aedes';
 import { MQTT_BROKER, MqttWsModule, type MqttWsModuleOptions } from '../../lib/index.js';
-import { resolveMqttWsOptions } from '../../lib/mqtt-ws-options.validator.js';
-import { MqttWebSocketServer } from '../../lib/transport/mqtt-websocket.server.js';
 import { MqttWsListener } from '../../lib/transport/mqtt-ws.listener.js';
 import { startApp } from '../utils/app.js';
 import { Deferred } from '../utils/deferred.js';
@@ -145,19 +142,17 @@ describe('maxConnectionsPerIp', () => {
     await Promise.all(open.map((socket) => socket.close()));
   });
 
-  it('counts nothing for a handshake refused because the server is closing (503)', async () => {
-    const broker = await Aedes.createBroker();
-    const webSocketServer = new MqttWebSocketServer(broker, resolveMqttWsOptions({ maxConnectionsPerIp: 5 }));
-    const server = createServer().on('upgrade', (request, socket, head) => webSocketServer.handleUpgrade(request, socket, head));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const closed = new Deferred<void>();
-    server.on('connection', (socket: Socket) => socket.once('close', () => closed.resolve()));
-    await webSocketServer.close();
-    expect(await handshakeStatus(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/mqtt`)).toBe(503);
-    await closed.promise;
-    expect(webSocketServer.connectionsPerAddress.size).toBe(0);
-    await new Promise((resolve) => server.close(resolve));
-    await new Promise<void>((resolve) => broker.close(() => resolve()));
+  it('releases the connections the server ends, as on shutdown', async () => {
+    const { app, url, counts } = await start({ maxConnectionsPerIp: 5 });
+    const closedOnServer: Promise<unknown>[] = [];
+    (app.getHttpServer() as Server).on('connection', (socket: Socket) => closedOnServer.push(once(socket, 'close')));
+    const sockets = await Promise.all([1, 2, 3].map(() => RawMqttSocket.open(url)));
+    const byAddress = counts();
+    expect(byAddress.get('127.0.0.1')).toBe(3);
+    await app.close();
+    await Promise.all(closedOnServer);
+    expect(byAddress.size).toBe(0);
+    await Promise.all(sockets.map((socket) => socket.closed));
   });
 
   it('names the option when it is not a non-negative integer', async () => {

@@ -127,6 +127,45 @@ describe('hardened listener', () => {
     expect(await connackCode(defaults.url, { clientId: 'x'.repeat(257) })).toBe(2);
   });
 
+  it('refuses MQTT 3.1 client ids longer than maxClientsIdLength, which Aedes otherwise limits to 23', async () => {
+    const { url } = await start({ maxClientsIdLength: 30 });
+    const v31 = { protocolId: 'MQIsdp', protocolVersion: 3 } as const;
+    expect(await connackCode(url, { ...v31, clientId: 'x'.repeat(30) })).toBe(0);
+    expect(await connackCode(url, { ...v31, clientId: 'x'.repeat(31) })).toBe(2);
+  });
+
+  /** Whether the connection closes first, or `count` packets come back first. */
+  const closesBefore = (raw: RawMqttSocket, count: number) =>
+    Promise.race([raw.closed.then(() => 'closed'), raw.waitForPackets(count).then(() => 'answered')]);
+
+  it('closes a connection that sends more than queueLimit packets before its CONNACK', async () => {
+    const { url } = await start({ queueLimit: 5 });
+    const ping = RawMqttSocket.encode({ cmd: 'pingreq' });
+    const burst = async (pings: number) => {
+      const raw = await RawMqttSocket.open(url);
+      // One frame: the packets after the CONNECT wait in Aedes' queue until the CONNACK is sent.
+      raw.send(Buffer.concat([RawMqttSocket.encode({ ...CONNECT, clientId: `queue-${pings}` }), ...Array<Buffer>(pings).fill(ping)]));
+      const outcome = await closesBefore(raw, 1 + pings);
+      await raw.close();
+      return outcome;
+    };
+    expect(await burst(5)).toBe('answered');
+    expect(await burst(6)).toBe('closed');
+  });
+
+  it('closes a connection with more than maxInflightInbound QoS 2 messages awaiting PUBREL', async () => {
+    const { url } = await start({ maxInflightInbound: 3 });
+    const raw = await RawMqttSocket.open(url);
+    await raw.connect('inflight');
+    const publishQos2 = (messageId: number) => ({ cmd: 'publish', topic: 'q2', payload: 'x', qos: 2, messageId, retain: false, dup: false });
+    for (let id = 1; id <= 3; id++) {
+      raw.sendPacket(publishQos2(id));
+      expect((await raw.waitForPackets(1 + id))[id]).toMatchObject({ cmd: 'pubrec', messageId: id });
+    }
+    raw.sendPacket(publishQos2(4));
+    expect(await closesBefore(raw, 5)).toBe('closed');
+  });
+
   describe('client address behind proxies', () => {
     const addressOf = async (options: MqttWsModuleOptions, forwardedFor: string): Promise<string | undefined> => {
       const { app, url } = await start(options);

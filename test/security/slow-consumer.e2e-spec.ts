@@ -57,3 +57,29 @@ describe('a subscriber that stops reading', () => {
     await Promise.all([back.end(), flooder.end()]);
   });
 });
+
+describe('a subscriber that stops reading, with maxBufferedBytes off', () => {
+  it('is disconnected after drainTimeout', async () => {
+    const { app, url } = await startApp({ imports: [MqttWsModule.forRoot({ maxBufferedBytes: 0, drainTimeout: 300 })] });
+    try {
+      const broker = app.get<Aedes>(MQTT_BROKER);
+      const slow = await RawMqttSocket.open(url);
+      await slow.connect('slow-drain');
+      slow.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'flood/#', qos: 0 }] });
+      await slow.waitForPackets(2);
+      (slow.socket as unknown as { _socket: Socket })._socket.pause();
+      let gone = false;
+      const disconnected = new Promise<void>((resolve) =>
+        broker.on('clientDisconnect', (client: Client) => client.id === 'slow-drain' && resolve()),
+      ).then(() => (gone = true));
+      const flooder = await TestClient.connect(url, { clientId: 'drain-flooder' });
+      const payload = Buffer.alloc(64 * 1024, 1);
+      for (let sent = 0; !gone; sent++) await flooder.publish(`flood/${sent}`, payload, { qos: 1 });
+      await disconnected;
+      slow.socket.terminate();
+      await flooder.end();
+    } finally {
+      await app.close();
+    }
+  });
+});
