@@ -13,7 +13,7 @@ import { ensurePrivateDeps } from './lib/private-deps.js';
 import { installExitHandlers, removeTempRoot, stopAll, waitForQuiet } from './lib/processes.js';
 import { renderReport, renderSummary } from './lib/report.js';
 import { connectionMetrics, SCENARIOS, scenarioSettings } from './lib/scenarios.js';
-import { BROKER_TARGETS, DISPATCH_TARGETS } from './lib/targets.js';
+import { ALL_TARGETS, groupUnavailable, TARGET_GROUPS } from './lib/targets.js';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const rootDir = dirname(benchDir);
@@ -25,7 +25,7 @@ if (options.help) {
     [
       'usage: node bench/run.js [--quick] [--only=<scenario>[,…]] [--targets=<target>[,…]] [--rounds=N] [--seed=N]',
       `scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}`,
-      `targets: ${[...BROKER_TARGETS, ...DISPATCH_TARGETS].map((t) => t.id).join(', ')}`,
+      `targets: ${ALL_TARGETS.map((t) => t.id).join(', ')}`,
       '',
     ].join('\n'),
   );
@@ -49,10 +49,26 @@ const context = { benchDir, rootDir, deps };
 const notes = [];
 if (deps.note) notes.push(deps.note);
 
-const scenarios = SCENARIOS.filter((s) => !options.only || options.only.includes(s.id));
-if (scenarios.length === 0) {
+const selected = SCENARIOS.filter((s) => !options.only || options.only.includes(s.id));
+if (selected.length === 0) {
   log(`no scenario matches --only=${options.only.join(',')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
   process.exit(2);
+}
+// A group that cannot run here (the scale-out scenarios without redis-server) is left out, with a note.
+const unavailable = new Map();
+const scenarios = selected.filter((scenario) => {
+  const reason = groupUnavailable(scenario.group);
+  if (reason) unavailable.set(reason, [...(unavailable.get(reason) ?? []), scenario.id]);
+  return !reason;
+});
+for (const [reason, ids] of unavailable) {
+  const note = `scenarios ${ids.join(', ')}: skipped, ${reason}`;
+  notes.push(note);
+  log(note);
+}
+if (scenarios.length === 0) {
+  log('nothing left to run on this machine');
+  process.exit(0);
 }
 
 const plan = [];
@@ -60,7 +76,7 @@ const skipped = new Map();
 for (const scenario of scenarios) {
   const settings = scenarioSettings(scenario, mode);
   if (options.rounds) settings.rounds = options.rounds;
-  const candidates = scenario.group === 'dispatch' ? DISPATCH_TARGETS : BROKER_TARGETS;
+  const candidates = TARGET_GROUPS[scenario.group];
   const targets = candidates.filter((target) => {
     if (options.targets && !options.targets.includes(target.id)) return false;
     const reason = target.unavailable?.(context);
@@ -140,7 +156,7 @@ const run = {
   machine,
   notes,
   scenarios,
-  targets: [...BROKER_TARGETS, ...DISPATCH_TARGETS].filter((target) => !skipped.has(target.id)),
+  targets: ALL_TARGETS.filter((target) => plan.some((step) => step.target === target)),
   settings: Object.fromEntries(scenarios.map((s) => [s.id, scenarioSettings(s, mode)])),
   aggregated,
   budgets,

@@ -103,13 +103,14 @@ async function measureWindow({ warmupMs, windowMs }, mark, count) {
 
 /**
  * N publishers → 1 wildcard subscriber; throughput = messages the subscriber received per second.
- * The first payload byte names the publisher, whose window the subscriber credits.
+ * The first payload byte names the publisher, whose window the subscriber credits. The subscriber
+ * connects to `subscriberEndpoint` when the target has one (another instance of a cluster).
  */
 export async function fanIn(params, { mark }) {
-  const { endpoint, publishers: n, qos, payloadSize, batchSize, window, seed } = params;
+  const { endpoint, subscriberEndpoint = endpoint, publishers: n, qos, payloadSize, batchSize, window, seed } = params;
   const random = createRandom(seed);
   const prefix = `fi${random.id(4)}-`;
-  const [subscriber] = await openClients(endpoint, 1, `${prefix}s`);
+  const [subscriber] = await openClients(subscriberEndpoint, 1, `${prefix}s`);
   subscriber.autoAck = true;
   await subscriber.subscribe('bench/+', qos);
   const publishers = await openClients(endpoint, n, `${prefix}p`);
@@ -177,12 +178,13 @@ export async function fanOut(params, { mark }) {
  * N publishers at a fixed total rate → 1 subscriber; each message carries its send time and the
  * subscriber (same process, same clock) records how long it took. The schedule is open-loop: a late
  * tick sends what was due, so a stalled broker shows up in the tail instead of slowing the senders.
+ * The subscriber connects to `subscriberEndpoint` when the target has one, as in fan-in.
  */
 export async function latency(params, { mark }) {
-  const { endpoint, publishers: n, rate, qos, payloadSize, warmupMs, windowMs, seed } = params;
+  const { endpoint, subscriberEndpoint = endpoint, publishers: n, rate, qos, payloadSize, warmupMs, windowMs, seed } = params;
   const random = createRandom(seed);
   const prefix = `la${random.id(4)}-`;
-  const [subscriber] = await openClients(endpoint, 1, `${prefix}s`);
+  const [subscriber] = await openClients(subscriberEndpoint, 1, `${prefix}s`);
   subscriber.autoAck = true;
   const samples = new Float64Array(Math.ceil((rate * (warmupMs + windowMs)) / 1000) + 1024);
   let count = 0;

@@ -1,9 +1,11 @@
 import { REFERENCE } from './aggregate.js';
 import { formatRatio, formatShort, formatValue } from './format.js';
+import { TARGET_GROUPS } from './targets.js';
 
 /**
  * docs/benchmarks.svg, drawn from the same run as the report: horizontal bars, one panel per
- * question (throughput against bare Aedes on TCP, latency, memory per connection, handler dispatch).
+ * question (throughput against bare Aedes on TCP, latency, memory per connection, handler dispatch,
+ * scale-out on Redis).
  * Hand-written SVG, no chart library.
  */
 
@@ -16,6 +18,8 @@ const COLORS = {
   mosquitto: '#38a169',
   'library-handler': '#e0234e',
   microservices: '#805ad5',
+  'library-redis': '#dd6b20',
+  'library-redis-2': '#9c4221',
 };
 const WIDTH = 960;
 const LABEL = 250;
@@ -28,7 +32,8 @@ const escape = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;
 export function renderChart(run) {
   const names = Object.fromEntries(run.targets.map((t) => [t.id, t.name]));
   const metric = (scenario, target, key) => run.aggregated[scenario]?.[target]?.metrics[key]?.median;
-  const brokerTargets = run.targets.filter((t) => !['library-handler', 'microservices'].includes(t.id)).map((t) => t.id);
+  const measured = (group) => TARGET_GROUPS[group].map((t) => t.id).filter((id) => names[id]);
+  const brokerTargets = measured('broker');
   const panels = [];
 
   const throughputScenarios = run.scenarios.filter((s) => s.budget === 'throughput');
@@ -47,7 +52,7 @@ export function renderChart(run) {
       })),
     });
   }
-  const latency = run.scenarios.find((s) => s.workload === 'latency');
+  const latency = run.scenarios.find((s) => s.workload === 'latency' && s.group === 'broker');
   if (latency) {
     panels.push({
       title: `${latency.title}: p50 and p99 in ms (log scale; budget: p99 ≤ 1.20 × Aedes on TCP)`,
@@ -75,7 +80,7 @@ export function renderChart(run) {
   }
   const dispatch = run.scenarios.filter((s) => s.group === 'dispatch');
   if (dispatch.length) {
-    const dispatchTargets = ['library-handler', 'microservices'].filter((id) => names[id]);
+    const dispatchTargets = measured('dispatch');
     const throughput = dispatch.find((s) => s.workload === 'dispatch');
     const paced = dispatch.find((s) => s.workload === 'dispatchLatency');
     if (throughput) {
@@ -92,6 +97,36 @@ export function renderChart(run) {
         groups: ['p50', 'p99'].map((key) => ({
           label: key,
           bars: dispatchTargets.map((target) => ({ target, value: metric(paced.id, target, key), text: `${formatValue(metric(paced.id, target, key), 'ms')} ms` })),
+        })),
+      });
+    }
+  }
+
+  const cluster = run.scenarios.filter((s) => s.group === 'cluster');
+  if (cluster.length) {
+    const clusterTargets = measured('cluster');
+    const fanIns = cluster.filter((s) => s.workload === 'fanIn');
+    const paced = cluster.find((s) => s.workload === 'latency');
+    if (fanIns.length) {
+      panels.push({
+        title: 'Scale-out on Redis: fan-in msgs/s (two instances: publishers on A, subscriber on B)',
+        scale: 'linear',
+        groups: fanIns.map((scenario) => ({
+          label: scenario.title.replace(/^Scale-out: f/, 'F'),
+          bars: clusterTargets.map((target) => {
+            const rate = metric(scenario.id, target, 'rate');
+            return { target, value: rate, text: `${formatShort(rate, 'rate')} msgs/s (${formatRatio(rate / metric(scenario.id, 'library', 'rate'))})` };
+          }),
+        })),
+      });
+    }
+    if (paced) {
+      panels.push({
+        title: `${paced.title}: p50 and p99 in ms (log scale)`,
+        scale: 'log',
+        groups: ['p50', 'p99'].map((key) => ({
+          label: key,
+          bars: clusterTargets.map((target) => ({ target, value: metric(paced.id, target, key), text: `${formatValue(metric(paced.id, target, key), 'ms')} ms` })),
         })),
       });
     }

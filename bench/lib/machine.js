@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { redisServerVersion } from './redis-server.js';
 
 export function describeMachine(rootDir) {
   const version = (name) => {
@@ -26,6 +27,9 @@ export function describeMachine(rootDir) {
       '@nestjs/core': version('@nestjs/core'),
       '@nestjs/microservices': version('@nestjs/microservices'),
       mosquitto: mosquitto.error ? null : (/mosquitto version (\S+)/.exec(mosquitto.stdout)?.[1] ?? null),
+      'aedes-persistence-redis': version('aedes-persistence-redis'),
+      'mqemitter-redis': version('mqemitter-redis'),
+      'redis-server': redisServerVersion(),
     },
   };
 }

@@ -41,7 +41,7 @@ export async function measure({ scenario, settings, target, context, seed }) {
     generator = await forkChild(join(context.benchDir, 'generator', 'generator.js'), { handlers: { mark: onMark } });
     processes.push({ role: 'generator', pid: generator.info.pid });
     const deadlineMs = settings.warmupMs + settings.windowMs + (scenario.workload === 'connections' ? 180_000 : 30_000);
-    const params = { ...settings, endpoint: instance.endpoint, seed, deadlineMs };
+    const params = { ...settings, endpoint: instance.endpoint, subscriberEndpoint: instance.subscriberEndpoint, seed, deadlineMs };
     const result = await withTimeout(generator.rpc.call('run', { workload: scenario.workload, params }), deadlineMs + 5000, `${scenario.id} on ${target.id}`);
     return { ...summarize(scenario, result, marks), raw: trimRaw(result) };
   } finally {

@@ -9,6 +9,9 @@ const COMPARE_BROKERS = [
   { id: 'mosquitto', label: '× Mosquitto (WS)' },
 ];
 const COMPARE_DISPATCH = [{ id: 'microservices', label: '× microservices via Mosquitto' }];
+const COMPARE_CLUSTER = [{ id: 'library', label: '× one instance in memory' }];
+/** Every process of a target whose CPU is the server's: a broker, a second instance, Redis, an app. */
+const SERVER_ROLES = ['broker', 'broker-b', 'redis', 'app'];
 
 export function renderReport(run, chartFile) {
   const { machine, aggregated } = run;
@@ -26,7 +29,8 @@ export function renderReport(run, chartFile) {
     'Aedes behind the WebSocket bridges people use, bare Aedes on plain TCP (the ceiling for an Aedes broker, and the reference',
     "of the budgets), Mosquitto's WebSocket listener, and, for application handlers, `@nestjs/microservices`' MQTT transport",
     'consuming from Mosquitto. Every target runs in its own process on a free loopback port; the load comes from separate',
-    'generator processes. Figures are medians over the rounds, with the range beside them.',
+    'generator processes. Figures are medians over the rounds, with the range beside them. [Scale-out on Redis](#scale-out-on-redis)',
+    'puts the library on Redis, one instance and two, beside one instance in memory.',
     '',
     `Run it with \`npm run bench\`${run.mode === 'full' ? ` (${Math.ceil(run.minutes)} minutes for this run)` : ''}; \`npm run bench:quick\` runs every scenario briefly`,
     'and writes to `bench/results/` instead of `docs/`. Method and caveats are at the end; [bench/README.md](../bench/README.md) tells how to dig into a result.',
@@ -85,10 +89,12 @@ export function renderReport(run, chartFile) {
     out('');
   }
 
-  out(`![Benchmark chart: throughput, latency, memory per connection and handler dispatch for every target](${chartFile})`, '', '## Results per scenario', '');
+  out(`![Benchmark chart: throughput, latency, memory per connection, handler dispatch and scale-out for every target](${chartFile})`, '');
+  renderScaleOut(run, out);
+  out('## Results per scenario', '');
   for (const scenario of run.scenarios) {
     const settings = run.settings[scenario.id];
-    const compare = scenario.group === 'dispatch' ? COMPARE_DISPATCH : COMPARE_BROKERS.slice(0, 2);
+    const compare = { dispatch: COMPARE_DISPATCH, cluster: COMPARE_CLUSTER }[scenario.group] ?? COMPARE_BROKERS.slice(0, 2);
     const entries = Object.entries(aggregated[scenario.id] ?? {});
     out(`### ${scenario.title}`, '', `${capitalize(scenario.summary)}. ${describeSettings(scenario, settings)}`, '');
     const metricHeads = scenario.resolvedMetrics.map((m) => `${m.label} median (min–max)`);
@@ -107,7 +113,7 @@ export function renderReport(run, chartFile) {
         return `${formatValue(stat.median, m.unit)} (${formatValue(stat.min, m.unit)}–${formatValue(stat.max, m.unit)})`;
       });
       const ratios = ratioHeads.map((_, i) => formatRatio(entry.metrics[ratioMetric.key]?.median / value(scenario.id, compare[i].id, ratioMetric.key)?.median));
-      const server = ['broker', 'app'].filter((role) => entry.cpu[role] !== undefined).map((role) => formatShare(entry.cpu[role]));
+      const server = SERVER_ROLES.filter((role) => entry.cpu[role] !== undefined).map((role) => formatShare(entry.cpu[role]));
       const failed = entry.errors.length ? ` (${entry.errors.length} of ${entry.errors.length + entry.rounds} rounds failed)` : '';
       out(`| ${name}${failed} | ${[...cells, ...ratios, server.join(' + ') || '—', formatShare(entry.cpu.generator), formatShare(entry.cpu.others)].join(' | ')} |`);
     }
@@ -137,6 +143,9 @@ export function renderReport(run, chartFile) {
     "- CPU shares are CPU time over the measuring window from /proc, in % of one core; 'others' is what processes outside",
     '  the suite used meanwhile. Before each measurement the suite waits (up to 3 s) for other processes to go quiet;',
     '  a measurement they disturbed anyway (over 30% of a core) is repeated up to twice, and the least disturbed attempt is kept.',
+    '- Scale-out: each measurement on Redis starts a fresh `redis-server` (loopback, `--save \'\' --appendonly no`, a temp',
+    '  dir) and the library with `redis: { url }` on it, one instance or two; with two, the generator connects the publishers',
+    "  to instance A and the subscriber to instance B. The server's CPU is then instance A + instance B + redis-server.",
     '- Mosquitto runs from a generated config with a WebSocket and a TCP listener on loopback, `set_tcp_nodelay true`; the',
     '  Node servers have Nagle off as well (the default of `node:http`, set explicitly for the TCP target).',
     '- `websocket-stream` depends on ws 3, which has DoS advisories: it is installed at bench time into `bench/.deps`, outside',
@@ -162,6 +171,39 @@ export function renderSummary(run) {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Issue 5's cross-instance figures: one instance on Redis and two (publishers on A, subscriber on B)
+ * beside one instance in memory, measured in the same rounds. No budget: issue 6's are single-instance.
+ */
+function renderScaleOut(run, out) {
+  const scenarios = run.scenarios.filter((s) => s.group === 'cluster');
+  if (!scenarios.length) return;
+  const value = (scenario, target, key) => run.aggregated[scenario]?.[target]?.metrics[key]?.median;
+  out(
+    '## Scale-out on Redis',
+    '',
+    'Issue 5: the library with `redis: { url }` on a private `redis-server`, as one instance and as two instances on the same',
+    'Redis with the publishers connected to instance A and the subscriber to instance B (every message crosses Redis pub/sub),',
+    'beside one instance in memory, measured in the same rounds. Ratios are ÷ one instance in memory (for latency, lower is',
+    "better). No budget: issue 6's budgets are for a single instance. The instances, Redis and the generator share this",
+    `machine's ${run.machine.cores} cores: the figures show what the way through Redis costs, not the capacity that instances on more machines add.`,
+    '',
+    '| scenario | metric | one instance, in memory | one instance on Redis | × in memory | two instances on Redis, A → B | × in memory |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  );
+  for (const scenario of scenarios) {
+    for (const metric of scenario.resolvedMetrics) {
+      const single = value(scenario.id, 'library', metric.key);
+      const cells = ['library-redis', 'library-redis-2'].flatMap((target) => {
+        const measured = value(scenario.id, target, metric.key);
+        return [formatValue(measured, metric.unit), formatRatio(measured / single)];
+      });
+      out(`| ${capitalize(scenario.title.replace(/^Scale-out: /, ''))} | ${metric.label} | ${formatValue(single, metric.unit)} | ${cells.join(' | ')} |`);
+    }
+  }
+  out('');
 }
 
 function describeForeignLoad(run) {

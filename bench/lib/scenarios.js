@@ -22,6 +22,24 @@ function fanIn(qos, payloadSize) {
   };
 }
 
+/**
+ * Scale-out (issue 5): the fan-in and latency workloads against one instance in memory, one on Redis,
+ * and two on the same Redis with the publishers on one and the subscriber on the other. No budget:
+ * issue 6's budgets are for a single instance.
+ */
+function clusterFanIn(qos) {
+  return {
+    ...fanIn(qos, 64),
+    id: `cluster-fan-in-qos${qos}`,
+    title: `Scale-out: fan-in, QoS ${qos}, 64 B`,
+    summary: `10 publishers → 1 subscriber of \`bench/+\`, QoS ${qos}, 64 B payloads, with two instances the publishers on A and the subscriber on B; messages received per second`,
+    group: 'cluster',
+    budget: null,
+    // Shorter than the single-instance windows: the group adds at most a few minutes to a full run.
+    full: { windowMs: 2000 },
+  };
+}
+
 const LATENCY_METRICS = [
   { key: 'p50', label: 'p50 ms', unit: 'ms', better: 'lower' },
   { key: 'p99', label: 'p99 ms', unit: 'ms', better: 'lower' },
@@ -87,6 +105,21 @@ export const SCENARIOS = [
     budget: 'dispatch-latency',
     params: { publishers: 10, qos: 1, rate: 2000 },
     full: { windowMs: 3000 },
+    quick: { windowMs: 800 },
+    metrics: LATENCY_METRICS,
+  },
+  clusterFanIn(0),
+  clusterFanIn(1),
+  {
+    id: 'cluster-latency',
+    title: 'Scale-out: latency at 2,000 msgs/s',
+    summary: '10 publishers at 2,000 msgs/s in total → 1 subscriber, QoS 0, 64 B, with two instances the publishers on A and the subscriber on B; publish-to-delivery time',
+    workload: 'latency',
+    group: 'cluster',
+    budget: null,
+    // Well below what one instance on Redis sustains, so that this is the time a message takes, not a queue's.
+    params: { publishers: 10, rate: 2000, qos: 0, payloadSize: 64 },
+    full: { windowMs: 2500 },
     quick: { windowMs: 800 },
     metrics: LATENCY_METRICS,
   },

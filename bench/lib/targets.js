@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { forkChild, stop } from './processes.js';
+import { redisServerMissing, startRedisServer } from './redis-server.js';
 
 /**
  * What the suite measures. A target starts in its own processes and resolves to
@@ -58,6 +59,42 @@ async function startMicroservicesOnMosquitto(context) {
 async function startLibraryWithHandler(context) {
   const target = await nodeTarget('nest-mqtt-ws.js', ['--handler'])(context);
   return { ...target, handlers: target.control };
+}
+
+/**
+ * The library on a private redis-server: one instance, or two with the publishers on the first
+ * (`endpoint`) and the subscriber on the second (`subscriberEndpoint`), so that every message crosses
+ * Redis pub/sub. The instances are stopped before Redis, which they would otherwise wait for.
+ */
+function startLibraryOnRedis(instances) {
+  return async ({ benchDir }) => {
+    const redis = await startRedisServer();
+    const script = join(benchDir, 'targets', 'nest-mqtt-ws.js');
+    const starts = await Promise.allSettled(
+      Array.from({ length: instances }, () => forkChild(script, { args: [`--redis=${redis.url}`], execArgv: NODE_FLAGS })),
+    );
+    const children = starts.filter((s) => s.status === 'fulfilled').map((s) => s.value);
+    const stopAll = async () => {
+      await Promise.all(children.map(({ child }) => stop(child)));
+      await redis.stop();
+    };
+    const failed = starts.find((s) => s.status === 'rejected');
+    if (failed) {
+      await stopAll();
+      throw failed.reason;
+    }
+    const endpointOf = ({ info }) => ({ port: info.port, transport: info.transport, path: info.path ?? '/mqtt' });
+    return {
+      endpoint: endpointOf(children[0]),
+      subscriberEndpoint: endpointOf(children[children.length - 1]),
+      processes: [
+        ...children.map(({ info }, i) => ({ role: i === 0 ? 'broker' : 'broker-b', pid: info.pid })),
+        { role: 'redis', pid: redis.pid },
+      ],
+      control: children[0].rpc,
+      stop: stopAll,
+    };
+  };
 }
 
 const libraryBuilt = ({ rootDir }) => (existsSync(join(rootDir, 'dist', 'index.js')) ? null : 'dist/index.js is missing: run `npm run build`');
@@ -126,3 +163,37 @@ export const DISPATCH_TARGETS = [
     start: startMicroservicesOnMosquitto,
   },
 ];
+
+/**
+ * Scale-out (issue 5): the library on Redis against the same library in memory (the `library`
+ * target above, measured again in these scenarios so that the three share their rounds).
+ */
+export const CLUSTER_TARGETS = [
+  BROKER_TARGETS[0],
+  {
+    id: 'library-redis',
+    name: 'nestjs-mqtt-ws on Redis',
+    description: 'this library with `redis: { url }`, one instance on a private `redis-server` (no persistence files)',
+    unavailable: libraryBuilt,
+    start: startLibraryOnRedis(1),
+  },
+  {
+    id: 'library-redis-2',
+    name: 'nestjs-mqtt-ws × 2 on Redis (A → B)',
+    description:
+      'two instances of this library on the same private `redis-server`, publishers connected to instance A and the subscriber to instance B: every message crosses Redis pub/sub',
+    unavailable: libraryBuilt,
+    start: startLibraryOnRedis(2),
+  },
+];
+
+/** The targets each scenario group runs against. */
+export const TARGET_GROUPS = { broker: BROKER_TARGETS, dispatch: DISPATCH_TARGETS, cluster: CLUSTER_TARGETS };
+
+/** Every target once (the `library` target is in two groups), for --help and the report's list. */
+export const ALL_TARGETS = [...new Set(Object.values(TARGET_GROUPS).flat())];
+
+/** Why a whole group cannot run on this machine, or null. */
+export function groupUnavailable(group) {
+  return group === 'cluster' ? redisServerMissing() : null;
+}

@@ -1,4 +1,5 @@
-// This library in a minimal Nest app on Express; with `--handler`, plus one @MqttSubscribe handler.
+// This library in a minimal Nest app on Express; with `--handler`, plus one @MqttSubscribe handler;
+// with `--redis=<url>`, one instance of a cluster on that Redis.
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -7,6 +8,7 @@ import { decorateMethod, recorder, recorderHandlers } from './dispatch-recorder.
 import { serveTarget } from './host.js';
 
 const withHandler = process.argv.includes('--handler');
+const redisUrl = process.argv.find((arg) => arg.startsWith('--redis='))?.slice('--redis='.length);
 
 class BenchHandler {
   onMessage(message) {
@@ -17,7 +19,8 @@ Injectable()(BenchHandler);
 decorateMethod(BenchHandler, 'onMessage', [MqttSubscribe('bench/+')], [Payload()]);
 
 class AppModule {}
-Module({ imports: [MqttWsModule.forRoot({ path: '/mqtt' })], providers: withHandler ? [BenchHandler] : [] })(AppModule);
+const options = { path: '/mqtt', ...(redisUrl ? { redis: { url: redisUrl } } : {}) };
+Module({ imports: [MqttWsModule.forRoot(options)], providers: withHandler ? [BenchHandler] : [] })(AppModule);
 
 const app = await NestFactory.create(AppModule, { logger: false });
 await app.listen(0, '127.0.0.1');
