@@ -7,6 +7,23 @@ import { setOutgoingDupFlag } from './outgoing-dup-flag.js';
 import { installStrictPacketParser } from './strict-packet-parser.js';
 import { answerSubscribe, noteSubscriptionGrant, storeGrantedSubscriptionsOnly } from './subscription-grants.js';
 
+const DELIVERIES_PREPARED = Symbol('deliveriesPrepared');
+
+/**
+ * Wraps a client's delivery functions the first time it subscribes (or its session is restored):
+ * Aedes binds them to each subscription as it is made, after `authorizeSubscribe`, and delivers
+ * nothing to a client without subscriptions, so clients that only publish, and idle ones, carry
+ * no wrapper.
+ */
+function prepareDeliveries(client: Client): void {
+  const prepared = client as unknown as { [DELIVERIES_PREPARED]?: true };
+  if (prepared[DELIVERIES_PREPARED]) return;
+  prepared[DELIVERIES_PREPARED] = true;
+  trackGrantedQos(client);
+  deliverAtHighestGrantedQos(client);
+  holdDeliveriesUntilConnack(client);
+}
+
 /**
  * Corrects where Aedes 1.2 deviates from MQTT 3.1.1 (docs/protocol-conformance.md lists each
  * statement, Aedes' behaviour and the test). It composes with the hooks already on the broker
@@ -19,9 +36,6 @@ export function applyMqttProtocolConformance(broker: Aedes): void {
   broker.handle = (connection, request) => {
     const client = handle(connection, request);
     installStrictPacketParser(client);
-    trackGrantedQos(client);
-    deliverAtHighestGrantedQos(client);
-    holdDeliveriesUntilConnack(client);
     return client;
   };
   broker.on('connackSent', (_connack: unknown, client: Client) => releaseHeldDeliveries(client));
@@ -37,6 +51,7 @@ export function applyMqttProtocolConformance(broker: Aedes): void {
 
   const authorizeSubscribe = broker.authorizeSubscribe;
   broker.authorizeSubscribe = (client, subscription, callback) => {
+    prepareDeliveries(client);
     authorizeSubscribe(client, subscription, (error, granted) => {
       if (!error) noteSubscriptionGrant(subscription, granted);
       if (!error && granted) noteGrantedQos(client, granted.qos);

@@ -1,14 +1,23 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.interface.js';
+
+/** Headers that served the handshake alone: nothing after it reads them, and every connection would keep them. */
+const HANDSHAKE_ONLY = new Set(['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'upgrade', 'connection']);
 
 /** What a connection keeps of its upgrade request; `connDetails` is where Aedes reads the client's address. */
 export function keepUpgradeRequest(request: IncomingMessage): MqttUpgradeRequest {
   return {
     method: request.method,
     url: request.url,
-    headers: request.headers,
+    headers: withoutHandshakeHeaders(request.headers),
     httpVersion: request.httpVersion,
     socket: request.socket,
     connDetails: undefined,
   } as MqttUpgradeRequest;
+}
+
+function withoutHandshakeHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const kept: IncomingHttpHeaders = {};
+  for (const name in headers) if (!HANDSHAKE_ONLY.has(name)) kept[name] = headers[name];
+  return kept;
 }

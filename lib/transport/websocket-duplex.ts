@@ -54,8 +54,8 @@ function destroySocket(this: Socket): void {
  */
 export class WebSocketDuplex extends Duplex implements FrameSink {
   readonly reader: WebSocketFrameReader;
-  /** Frames encoded in this event-loop turn, not yet written; allocated on first use, so idle connections hold none. */
-  private pending: Buffer[] | undefined;
+  /** Frames encoded in this event-loop turn, not yet written: one, or several in an array; none between turns. */
+  private pending: Buffer | Buffer[] | undefined;
   private pendingBytes = 0;
   private closeSent = false;
 
@@ -147,14 +147,17 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
   private send(frame: Buffer, callback: (error?: Error | null) => void): void {
     if (this.closeSent || !this.socket.writable) return callback();
     if (this.socket.writableLength + this.pendingBytes < this.writableHighWaterMark) {
-      if (this.pendingBytes === 0) {
+      if (this.pending === undefined) {
         waiting.push(this);
         if (!flushScheduled) {
           flushScheduled = true;
           setImmediate(flushWaiting);
         }
       }
-      (this.pending ??= []).push(frame);
+      const pending = this.pending;
+      if (pending === undefined) this.pending = frame;
+      else if (Array.isArray(pending)) pending.push(frame);
+      else this.pending = [pending, frame];
       this.pendingBytes += frame.length;
       callback();
     } else {
@@ -166,12 +169,12 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
   /** Writes the frames waiting for the end of the turn, in one socket write. */
   flush(): void {
     const pending = this.pending;
-    if (this.pendingBytes === 0 || pending === undefined) return;
+    if (pending === undefined) return;
     const bytes = this.pendingBytes;
+    this.pending = undefined;
     this.pendingBytes = 0;
     // No data frame may follow a close frame.
-    if (!this.closeSent && this.socket.writable) this.socket.write(pending.length === 1 ? pending[0] : Buffer.concat(pending, bytes));
-    pending.length = 0;
+    if (!this.closeSent && this.socket.writable) this.socket.write(Array.isArray(pending) ? Buffer.concat(pending, bytes) : pending);
   }
 
   /** Sends what is pending, then a close frame, and ends the TCP stream; the peer has a while to close its side. */
