@@ -53,16 +53,7 @@ export function renderChart(run) {
     });
   }
   const latency = run.scenarios.find((s) => s.workload === 'latency' && s.group === 'broker');
-  if (latency) {
-    panels.push({
-      title: `${latency.title}: p50 and p99 in ms (log scale; budget: p99 ≤ 1.20 × Aedes on TCP)`,
-      scale: 'log',
-      groups: ['p50', 'p99'].map((key) => ({
-        label: key,
-        bars: brokerTargets.map((target) => ({ target, value: metric(latency.id, target, key), text: `${formatValue(metric(latency.id, target, key), 'ms')} ms` })),
-      })),
-    });
-  }
+  if (latency) panels.push(latencyPanel(latency, brokerTargets, metric, '; budget: p99 ≤ 1.20 × Aedes on TCP'));
   const connections = run.scenarios.find((s) => s.workload === 'connections');
   if (connections) {
     const counts = run.settings[connections.id].counts;
@@ -90,16 +81,7 @@ export function renderChart(run) {
         groups: [{ label: throughput.title, bars: dispatchTargets.map((target) => ({ target, value: metric(throughput.id, target, 'rate'), text: `${formatShort(metric(throughput.id, target, 'rate'), 'rate')} msgs/s` })) }],
       });
     }
-    if (paced) {
-      panels.push({
-        title: `${paced.title}: p50 and p99 in ms (log scale)`,
-        scale: 'log',
-        groups: ['p50', 'p99'].map((key) => ({
-          label: key,
-          bars: dispatchTargets.map((target) => ({ target, value: metric(paced.id, target, key), text: `${formatValue(metric(paced.id, target, key), 'ms')} ms` })),
-        })),
-      });
-    }
+    if (paced) panels.push(latencyPanel(paced, dispatchTargets, metric));
   }
 
   const cluster = run.scenarios.filter((s) => s.group === 'cluster');
@@ -120,16 +102,7 @@ export function renderChart(run) {
         })),
       });
     }
-    if (paced) {
-      panels.push({
-        title: `${paced.title}: p50 and p99 in ms (log scale)`,
-        scale: 'log',
-        groups: ['p50', 'p99'].map((key) => ({
-          label: key,
-          bars: clusterTargets.map((target) => ({ target, value: metric(paced.id, target, key), text: `${formatValue(metric(paced.id, target, key), 'ms')} ms` })),
-        })),
-      });
-    }
+    if (paced) panels.push(latencyPanel(paced, clusterTargets, metric));
   }
 
   const body = [];
@@ -215,4 +188,16 @@ function niceStep(raw) {
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
   for (const factor of [1, 2, 2.5, 5, 10]) if (raw <= factor * power) return factor * power;
   return 10 * power;
+}
+
+/** A paced scenario's p50 and p99 per target, on a log scale. */
+function latencyPanel(paced, targets, metric, note = '') {
+  return {
+    title: `${paced.title}: p50 and p99 in ms (log scale${note})`,
+    scale: 'log',
+    groups: ['p50', 'p99'].map((key) => ({
+      label: key,
+      bars: targets.map((target) => ({ target, value: metric(paced.id, target, key), text: `${formatValue(metric(paced.id, target, key), 'ms')} ms` })),
+    })),
+  };
 }

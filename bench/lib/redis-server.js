@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { benchTempRoot, spawnChild, stop } from './processes.js';
+import { freePort } from './free-port.js';
 
 /**
  * A private redis-server for one cluster measurement: a free loopback port, no RDB or AOF file (its
@@ -54,15 +54,4 @@ export async function startRedisServer({ readyTimeoutMs = 10_000 } = {}) {
     throw error;
   }
   return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: cleanUp };
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }

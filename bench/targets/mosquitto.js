@@ -2,10 +2,11 @@
 // This wrapper owns the mosquitto process and its temp dir; the suite measures mosquitto's own pid.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveTarget } from './host.js';
+import { freePort } from '../lib/free-port.js';
 
 const dir = mkdtempSync(join(process.env.BENCH_TEMP_ROOT ?? tmpdir(), 'mosquitto-'));
 const [wsPort, tcpPort] = [await freePort(), await freePort()];
@@ -48,17 +49,6 @@ serveTarget({
     cleanUp();
   },
 });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPort(port, deadline = Date.now() + 10_000) {
   for (;;) {
