@@ -66,28 +66,21 @@ export function renderReport(run, chartFile) {
 
   const brokerScenarios = run.scenarios.filter((s) => s.group === 'broker');
   const dispatchScenarios = run.scenarios.filter((s) => s.group === 'dispatch');
-  if (brokerScenarios.length) {
-    out(`| scenario | metric | nestjs-mqtt-ws | ${COMPARE_BROKERS.map((c) => c.label).join(' | ')} |`, `|---|---|---:|${COMPARE_BROKERS.map(() => '---:').join('|')}|`);
-    for (const scenario of brokerScenarios) {
+  /** One row per metric of each scenario: `ours` and its ratio to each comparison target. */
+  const comparisonTable = (scenarios, ours, oursLabel, comparisons) => {
+    if (!scenarios.length) return;
+    out(`| scenario | metric | ${oursLabel} | ${comparisons.map((c) => c.label).join(' | ')} |`, `|---|---|---:|${comparisons.map(() => '---:').join('|')}|`);
+    for (const scenario of scenarios) {
       for (const metric of scenario.resolvedMetrics) {
-        const ours = value(scenario.id, 'library', metric.key)?.median;
-        const ratios = COMPARE_BROKERS.map((c) => formatRatio(ours / value(scenario.id, c.id, metric.key)?.median));
-        out(`| ${scenario.title} | ${metric.label} | ${formatValue(ours, metric.unit)} | ${ratios.join(' | ')} |`);
+        const median = value(scenario.id, ours, metric.key)?.median;
+        const ratios = comparisons.map((c) => formatRatio(median / value(scenario.id, c.id, metric.key)?.median));
+        out(`| ${scenario.title} | ${metric.label} | ${formatValue(median, metric.unit)} | ${ratios.join(' | ')} |`);
       }
     }
     out('');
-  }
-  if (dispatchScenarios.length) {
-    out(`| scenario | metric | nestjs-mqtt-ws @MqttSubscribe | ${COMPARE_DISPATCH.map((c) => c.label).join(' | ')} |`, '|---|---|---:|---:|');
-    for (const scenario of dispatchScenarios) {
-      for (const metric of scenario.resolvedMetrics) {
-        const ours = value(scenario.id, 'library-handler', metric.key)?.median;
-        const ratios = COMPARE_DISPATCH.map((c) => formatRatio(ours / value(scenario.id, c.id, metric.key)?.median));
-        out(`| ${scenario.title} | ${metric.label} | ${formatValue(ours, metric.unit)} | ${ratios.join(' | ')} |`);
-      }
-    }
-    out('');
-  }
+  };
+  comparisonTable(brokerScenarios, 'library', 'nestjs-mqtt-ws', COMPARE_BROKERS);
+  comparisonTable(dispatchScenarios, 'library-handler', 'nestjs-mqtt-ws @MqttSubscribe', COMPARE_DISPATCH);
 
   out(`![Benchmark chart: throughput, latency, memory per connection, handler dispatch and scale-out for every target](${chartFile})`, '');
   renderScaleOut(run, out);

@@ -69,6 +69,11 @@ export function deliverAtHighestGrantedQos(client: Client): void {
   };
 }
 
+/** Whether the client holds a subscription granted QoS 1 or 2: only those make Aedes queue messages for its session. */
+export function holdsQosSubscription(client: Client): boolean {
+  return ((client as unknown as TrackedClient)[HIGHEST_GRANTED_QOS] ?? 0) > 0;
+}
+
 /** Starts a client with nothing granted, so that nothing is lowered. */
 export function trackGrantedQos(client: Client): void {
   const tracked = client as unknown as TrackedClient;

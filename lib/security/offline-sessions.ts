@@ -1,14 +1,5 @@
 import type { Aedes, Client } from 'aedes';
-
-/** Whether a client holds a QoS 1 or 2 subscription: only those make Aedes queue messages for its session. */
-const QUEUES_MESSAGES = Symbol('queuesMessages');
-
-interface TrackedClient {
-  id: string;
-  clean: boolean;
-  subscriptions: Record<string, { qos: number }>;
-  [QUEUES_MESSAGES]?: boolean;
-}
+import { holdsQosSubscription } from '../protocol/granted-qos.js';
 
 interface SignalPacket {
   topic: string;
@@ -49,7 +40,10 @@ export class OfflineSessions {
 
   constructor(private readonly broker: Aedes) {}
 
-  /** Wraps `authenticate` and `authorizeSubscribe` (outermost so far) and listens to the broker and its emitter. */
+  /**
+   * Wraps `authenticate` (outermost so far) and listens to the broker and its emitter. Whether a
+   * session queues messages is what the protocol layer tracks of each client's granted QoS.
+   */
   install(): void {
     const broker = this.broker;
     const authenticate = broker.authenticate;
@@ -59,19 +53,7 @@ export class OfflineSessions {
         callback(error, success);
       });
 
-    const authorizeSubscribe = broker.authorizeSubscribe;
-    broker.authorizeSubscribe = (client, subscription, callback) =>
-      authorizeSubscribe(client, subscription, (error, granted) => {
-        // On SUBSCRIBE and on a session's restore alike.
-        if (!error && granted && granted.qos > 0) (client as unknown as TrackedClient)[QUEUES_MESSAGES] = true;
-        callback(error, granted);
-      });
-    broker.on('unsubscribe', (_topics: unknown, client: Client) => {
-      const tracked = client as unknown as TrackedClient;
-      tracked[QUEUES_MESSAGES] = Object.values(tracked.subscriptions).some((subscription) => subscription.qos > 0);
-    });
-
-    broker.on('clientDisconnect', (client: Client) => this.disconnected(client as unknown as TrackedClient));
+    broker.on('clientDisconnect', (client: Client) => this.disconnected(client));
 
     const mq = this.emitter;
     mq.on(authenticatedTopic('+'), (packet, done) => this.fromOtherInstance(packet, done, (id) => this.back(id, true)));
@@ -101,9 +83,9 @@ export class OfflineSessions {
     if (takeover && this.isLocal(clientId)) this.takenOver.add(clientId);
   }
 
-  private disconnected(client: TrackedClient): void {
+  private disconnected(client: Client): void {
     if (this.takenOver.delete(client.id)) return;
-    if (client.clean !== false || client[QUEUES_MESSAGES] !== true) return;
+    if (client.clean !== false || !holdsQosSubscription(client)) return;
     this.wentOffline(client.id);
     this.signal(offlineTopic(this.broker.id), client.id);
   }
