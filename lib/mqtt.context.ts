@@ -1,6 +1,6 @@
 import type { ArgumentsHost } from '@nestjs/common';
 import type { Client, PublishPacket } from 'aedes';
-import type { TopicFilter } from './dispatch/topic-filter.js';
+import type { TopicFilter } from './topic/index.js';
 import type { MqttUpgradeRequest } from './interfaces/mqtt-upgrade-request.interface.js';
 import { MQTT_CONTEXT_TYPE } from './mqtt-ws.constants.js';
 

@@ -8,7 +8,7 @@ import type { MqttHandlerScope } from './interfaces/mqtt-subscribe-options.inter
 import { closeMqttBroker } from './broker/close-mqtt-broker.js';
 import { MqttEventDispatcher } from './dispatch/mqtt-event.dispatcher.js';
 import { MqttMessageDispatcher } from './dispatch/mqtt-message.dispatcher.js';
-import { TopicFilter } from './dispatch/topic-filter.js';
+import { TopicFilter } from './topic/index.js';
 import type { MqttContext } from './mqtt.context.js';
 import { MqttMetadataAccessor } from './mqtt-metadata.accessor.js';
 import { MqttParamsFactory } from './mqtt-params.factory.js';

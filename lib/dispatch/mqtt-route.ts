@@ -1,7 +1,7 @@
 import type { MqttHandlerScope } from '../interfaces/mqtt-subscribe-options.interface.js';
 import type { PayloadFormat } from '../interfaces/payload-format.type.js';
 import type { MqttContext } from '../mqtt.context.js';
-import type { TopicFilter } from './topic-filter.js';
+import type { TopicFilter } from '../topic/index.js';
 
 /** One `@MqttSubscribe` filter of one handler method. */
 export interface MqttRoute {

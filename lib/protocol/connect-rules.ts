@@ -1,6 +1,6 @@
 import type { ConnectPacket } from 'aedes';
 import { ConnackReturnCode } from './connection-refusal.js';
-import { topicNameError } from './topic-rules.js';
+import { topicNameError } from '../topic/index.js';
 
 /** The part of mqtt-packet's BufferList the protocol level check reads. */
 interface ByteList {

@@ -1,5 +1,5 @@
 import type { AedesPublishPacket, Client } from 'aedes';
-import { topicMatchesFilter } from './topic-rules.js';
+import { topicMatchesFilter } from '../topic/index.js';
 
 /** The lowest QoS granted to any of a client's subscriptions, kept on the client for the hot path. */
 const LOWEST_GRANTED_QOS = Symbol('lowestGrantedQos');

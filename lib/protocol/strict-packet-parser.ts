@@ -3,7 +3,7 @@ import { refuseConnection } from './connection-refusal.js';
 import { connectViolation, protocolLevelRefusal } from './connect-rules.js';
 import { isWellFormedMqttString } from './mqtt-string.js';
 import { takeOverSuback } from './subscription-grants.js';
-import { topicFilterError } from './topic-rules.js';
+import { topicFilterError } from '../topic/index.js';
 
 /** The bytes mqtt-packet's parser holds: a BufferList whose offset 0 is the packet's variable header. */
 interface ParserBytes {
