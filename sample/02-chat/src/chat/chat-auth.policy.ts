@@ -19,7 +19,7 @@ const ROOMS_PREFIX = 'chat/rooms/';
  *   the connection's principal. The client id must start with `<user>-`, so nobody can take over
  *   (and so disconnect) another user's session by reusing its client id;
  * - publish: only `chat/rooms/<room>/send`, not retained, in a room the user joined;
- * - subscribe: only the `messages`, `history` and `presence/+` of a room the user joined; any
+ * - subscribe: only the `messages`, `history` and `presence/+` (or `presence/<user>`) of a room the user joined; any
  *   wildcard in the room level (`chat/rooms/+/messages`, `chat/#`) is refused;
  * - forward: each delivery is checked against the membership again, so leaving a room stops it
  *   at once, on subscriptions made while the user was a member.
@@ -47,7 +47,7 @@ export class ChatAuthPolicy implements MqttAuthPolicy<ChatUser> {
     const [room, kind, ...rest] = levelsUnderRooms(topic);
     if (!this.isMember(room, principal)) return false;
     if (kind === 'messages' || kind === 'history') return rest.length === 0;
-    return kind === 'presence' && rest.length === 1 && rest[0] === '+';
+    return kind === 'presence' && rest.length === 1 && rest[0] !== '#'; // `+` or one member
   }
 
   authorizeForward({ topic, principal }: MqttPublishAuthContext<ChatUser>): boolean {
