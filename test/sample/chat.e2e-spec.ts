@@ -1,5 +1,4 @@
 import { MqttService } from 'nestjs-mqtt-ws';
-import { once } from 'node:events';
 import { TestClient } from '../utils/mqtt-client.js';
 import { connectWithCookie, joinRoom, signIn, startChat, type DemoUser, type RunningChat } from './chat-app.js';
 
@@ -84,7 +83,7 @@ describe('sample 02: chat, over MQTT', () => {
 
   it('disconnects a user who publishes in a room they did not join', async () => {
     const { client } = await member('alice', ['general']);
-    const closed = once(client.client, 'close');
+    const closed = new Promise((resolve) => client.client.once('close', resolve));
 
     client.client.publish('chat/rooms/random/send', JSON.stringify({ text: 'let me in' }));
 
@@ -94,7 +93,7 @@ describe('sample 02: chat, over MQTT', () => {
 
   it('disconnects a member who publishes on the room\'s messages topic directly, to forge an author', async () => {
     const { client } = await member('alice', ['general']);
-    const closed = once(client.client, 'close');
+    const closed = new Promise((resolve) => client.client.once('close', resolve));
 
     client.client.publish('chat/rooms/general/messages', JSON.stringify({ id: 'x', user: 'bob', text: 'forged' }));
 
