@@ -83,7 +83,7 @@ describe('sample 02: chat, over MQTT', () => {
 
   it('disconnects a user who publishes in a room they did not join', async () => {
     const { client } = await member('alice', ['general']);
-    const closed = new Promise((resolve) => client.client.once('close', resolve));
+    const closed = new Promise<void>((resolve) => client.client.once('close', () => resolve()));
 
     client.client.publish('chat/rooms/random/send', JSON.stringify({ text: 'let me in' }));
 
@@ -93,7 +93,7 @@ describe('sample 02: chat, over MQTT', () => {
 
   it('disconnects a member who publishes on the room\'s messages topic directly, to forge an author', async () => {
     const { client } = await member('alice', ['general']);
-    const closed = new Promise((resolve) => client.client.once('close', resolve));
+    const closed = new Promise<void>((resolve) => client.client.once('close', () => resolve()));
 
     client.client.publish('chat/rooms/general/messages', JSON.stringify({ id: 'x', user: 'bob', text: 'forged' }));
 
