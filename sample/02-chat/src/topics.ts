@@ -12,8 +12,6 @@ export const topics = {
   history: (room: string) => `chat/rooms/${room}/history`,
   /** Server → members, retained per user: `online` or `offline`; an empty payload clears it (the user left). */
   presence: (room: string, user: string) => `chat/rooms/${room}/presence/${user}`,
-  /** The presence filter members subscribe to. */
-  presenceOfRoom: (room: string) => `chat/rooms/${room}/presence/+`,
 };
 
 /** A message as the server relays it: the author and the time come from the server, never from the client. */
@@ -28,6 +26,3 @@ export interface ChatMessage {
 
 /** How many messages a room's retained history keeps. */
 export const HISTORY_LENGTH = 50;
-
-/** User and room names: lower-case letters and digits, so they are safe as topic levels and in client ids. */
-export const NAME_PATTERN = /^[a-z0-9]{1,32}$/;
