@@ -6,7 +6,15 @@ import { joinRoom, PASSWORDS, signIn, startChat, type DemoUser, type RunningChat
 
 /** Debian's chromium (Playwright cannot download its own browser here); CHROMIUM_PATH points elsewhere. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const SCREENSHOT = fileURLToPath(new URL('../../docs/chat.png', import.meta.url));
 const IN_CI = process.env.CI === 'true';
 const HAS_CHROMIUM = existsSync(CHROMIUM);

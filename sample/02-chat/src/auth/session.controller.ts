@@ -16,7 +16,11 @@ export class SessionController {
   /** Signs in: sets the session cookie. The browser sends it with every request and with the MQTT WebSocket's handshake. */
   @Post()
   @HttpCode(200)
-  async signIn(@Body() { user, password }: SignInDto, @Req() request: IncomingMessage, @Res({ passthrough: true }) response: ServerResponse): Promise<ChatUser> {
+  async signIn(
+    @Body() { user, password }: SignInDto,
+    @Req() request: IncomingMessage,
+    @Res({ passthrough: true }) response: ServerResponse,
+  ): Promise<ChatUser> {
     const signedIn = this.users.verify(user, password);
     if (!signedIn) throw new UnauthorizedException('Unknown user or wrong password');
     response.setHeader('Set-Cookie', this.sessions.cookie(await this.sessions.issue(signedIn), isHttps(request)));

@@ -38,7 +38,10 @@ export class ChatService {
   private writeHistory(room: string): Promise<void> {
     const write = (this.historyWrites.get(room) ?? Promise.resolve())
       .catch(() => undefined)
-      .then(() => this.mqtt.publish(topics.history(room), { messages: this.histories.get(room) ?? [] }, { qos: 1, retain: true }));
+      .then(() => {
+        const messages = this.histories.get(room) ?? [];
+        return this.mqtt.publish(topics.history(room), { messages }, { qos: 1, retain: true });
+      });
     this.historyWrites.set(room, write);
     return write;
   }
