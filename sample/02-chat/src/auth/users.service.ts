@@ -16,6 +16,9 @@ const DEMO_USERS: Record<string, string> = {
   carol: 'singer',
 };
 
+/** Hashed for unknown names too, so a wrong name takes as long to refuse as a wrong password. */
+const DUMMY_SALT = randomBytes(16);
+
 @Injectable()
 export class UsersService {
   private readonly users = new Map<string, { salt: Buffer; hash: Buffer }>();
@@ -38,5 +41,3 @@ export class UsersService {
     return this.users.has(name);
   }
 }
-
-const DUMMY_SALT = randomBytes(16);
