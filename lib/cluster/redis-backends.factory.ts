@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { Aedes, AedesOptions } from 'aedes';
+import type { AedesOptions } from 'aedes';
+import type { MqttBroker } from '../broker/mqtt-broker.js';
 import type { MqttRedisOptions } from './mqtt-redis-options.interface.js';
 import { importOptionalPackages } from './optional-packages.loader.js';
 import { describeRedisUrl, loadRedisClient, RedisConnections } from './redis-connections.js';
@@ -36,7 +37,7 @@ export interface RedisBackends {
   mq: Emitter;
   connections: RedisConnections;
   /** Logs the broker's own reports of Redis failures, which would otherwise end the process. */
-  watch(broker: Aedes): void;
+  watch(broker: MqttBroker): void;
 }
 
 /**
@@ -86,8 +87,7 @@ export async function createRedisBackends(
     mq,
     connections,
     watch(broker) {
-      // Aedes' typings leave out the 'error' event it emits when its persistence fails.
-      (broker as unknown as NodeJS.EventEmitter).on('error', (error: Error) =>
+      broker.on('error', (error: Error) =>
         logger.error(`Broker error (Redis persistence): ${error?.message ?? error}`),
       );
     },

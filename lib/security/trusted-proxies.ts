@@ -80,8 +80,3 @@ function normalize(address: string | undefined): string | undefined {
   const mapped = IPV4_MAPPED.exec(address);
   return mapped ? mapped[1] : address;
 }
-
-/** The address of a client, as `connectionDetails` worked it out when it connected. */
-export function clientAddress(client: object): string | undefined {
-  return (client as { connDetails?: MqttConnectionDetails | null }).connDetails?.ipAddress;
-}
