@@ -50,8 +50,8 @@ export class AedesContractError extends Error {
     detail: string,
   ) {
     super(
-      `nestjs-mqtt-ws cannot start: ${packageName} ${foundVersion ?? '(not found)'} is installed, this version of ` +
-        `nestjs-mqtt-ws supports ${packageName} ${supportedVersion} exactly (${detail}). ` +
+      `nestjs-mqtt-ws cannot start: ${packageName} ${foundVersion ?? '(not found)'} is installed (${detail}); this version of ` +
+        `nestjs-mqtt-ws supports ${packageName} ${supportedVersion} exactly. ` +
         `Install ${packageName}@${supportedVersion}, or a nestjs-mqtt-ws release that supports ${foundVersion ?? 'it'}.`,
     );
     this.name = 'AedesContractError';
@@ -126,7 +126,7 @@ function packageDir(require: NodeJS.Require, name: string): string | undefined {
 export function verifyAedesContract(installed: InstalledAedes): VerifiedAedes {
   for (const name of Object.keys(SUPPORTED_VERSIONS) as AedesPackage[]) {
     const found = installed.versions[name];
-    if (found !== SUPPORTED_VERSIONS[name]) throw new AedesContractError(name, found, SUPPORTED_VERSIONS[name], 'version');
+    if (found !== SUPPORTED_VERSIONS[name]) throw new AedesContractError(name, found, SUPPORTED_VERSIONS[name], 'a version the broker adapter was not checked against');
   }
   const packetVersion = installed.versions['mqtt-packet'];
   for (const method of PARSER_METHODS) {
