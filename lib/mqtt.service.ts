@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
-import type { AedesMqttBroker } from './broker/aedes/aedes-mqtt-broker.js';
 import type { MqttBroker } from './broker/mqtt-broker.js';
 import { MqttRedisHealth } from './cluster/redis-health.js';
 import type { MqttHealth } from './interfaces/mqtt-health.interface.js';
@@ -25,7 +24,7 @@ export class MqttService {
    * `@OnMqttEvent()` and the `auth` policy.
    */
   get broker(): unknown {
-    return (this.mqttBroker as AedesMqttBroker).unsupportedAedes;
+    return this.mqttBroker.unsupportedInstance;
   }
 
   /** This instance's broker id (the `id` option, or a random UUID): distinct per instance of a cluster. */

@@ -138,6 +138,11 @@ export interface MqttBroker {
   once<E extends keyof MqttBrokerEvents>(event: E, listener: (...args: MqttBrokerEvents[E]) => void): this;
   off<E extends keyof MqttBrokerEvents>(event: E, listener: (...args: MqttBrokerEvents[E]) => void): this;
   prependListener<E extends keyof MqttBrokerEvents>(event: E, listener: (...args: MqttBrokerEvents[E]) => void): this;
+  /**
+   * The broker implementation's own object (today the Aedes instance), for `MqttService.broker`,
+   * the unsupported escape hatch. Nothing in the library reads it.
+   */
+  readonly unsupportedInstance: unknown;
   /** Closes the broker, then its persistence (once, however often it is called). */
   close(): Promise<void>;
 }

@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import type { AedesOptions } from 'aedes';
 import type { MqttBroker } from '../broker/mqtt-broker.js';
 import type { MqttRedisOptions } from './mqtt-redis-options.interface.js';
 import { importOptionalPackages } from './optional-packages.loader.js';
@@ -16,8 +15,9 @@ export const DEFAULT_REDIS_CONNECT_TIMEOUT = 10_000;
 /** Longest wait, on close, for the commands a closing broker left under way. */
 const SETTLE_TIMEOUT = 2_000;
 
-type Persistence = NonNullable<AedesOptions['persistence']>;
-type Emitter = NonNullable<AedesOptions['mq']> & { close(callback?: () => void): unknown };
+/** Handed to the broker as they are (lib/broker/aedes/ is what knows their interfaces). */
+type Persistence = object;
+type Emitter = { close(callback?: () => void): unknown };
 
 interface MqEmitterRedisOptions {
   pubConn: unknown;

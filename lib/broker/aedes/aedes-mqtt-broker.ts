@@ -111,7 +111,7 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
    * The Aedes instance behind the adapter. Unsupported: whatever is done to it is outside what
    * the library tests and may break with any release (see `MqttService.broker`).
    */
-  get unsupportedAedes(): unknown {
+  get unsupportedInstance(): unknown {
     return this.aedes;
   }
 
