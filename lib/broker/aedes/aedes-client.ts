@@ -69,8 +69,8 @@ export function describeAedesClient(client: Client): AedesClientDescription {
 }
 
 /** The same, for hooks whose client may be `null` (a will published for a client of another instance). */
-export function describeAedesClientOrNull(client: Client | null): AedesClientDescription | null {
-  return client === null ? null : describeAedesClient(client);
+export function describeAedesClientOrNull(client: Client | null | undefined): AedesClientDescription | null {
+  return client == null ? null : describeAedesClient(client);
 }
 
 /** The Aedes client behind a description the chain passes on. */
