@@ -130,6 +130,8 @@ export interface MqttBroker {
   subscribe(filter: string, listener: MqttMessageListener, done: MqttDone): void;
   /** A message on the emitter only: not stored, no hooks; for the instances of a cluster to tell each other things. */
   signal(topic: string, payload: Buffer): void;
+  /** Calls `listener` with the id of each client that connects to another instance of the cluster (on the shared emitter). */
+  onClientConnectedElsewhere(listener: (clientId: string) => void): void;
   /** Whether a client with this id is connected to this instance. */
   hasClient(clientId: string): boolean;
   /** Bounds what is queued for offline sessions; set once, at start-up. */

@@ -11,7 +11,7 @@ const offlineTopic = (brokerId: string): string => `$SYS/${brokerId}/offline/ses
  * offline, each with the number of messages queued for it since it went offline. A session is
  * offline from the end of its connection until a connection with its client id authenticates, here
  * or on another instance of a cluster: instances tell each other on the emitter, with the two
- * `$SYS` topics above and Aedes' own `$SYS/<id>/new/clients`. Only what a broker saw or was told
+ * `$SYS` topics above and the broker's own report of new clients (`onClientConnectedElsewhere`). Only what a broker saw or was told
  * counts: a session that went offline before this instance started is not known to it.
  *
  * One entry per offline session that queues messages, removed when the session comes back or is
@@ -51,7 +51,7 @@ export class OfflineSessions {
     broker.on('clientDisconnected', (client) => this.disconnected(client));
     broker.subscribe(authenticatedTopic('+'), (packet, done) => this.fromOtherInstance(packet, done, (id) => this.back(id, true)), noop);
     // Later than 'authenticated', and sent by instances that do not send it.
-    broker.subscribe('$SYS/+/new/clients', (packet, done) => this.fromOtherInstance(packet, done, (id) => this.back(id, false)), noop);
+    broker.onClientConnectedElsewhere((clientId) => this.back(clientId, false));
     broker.subscribe(offlineTopic('+'), (packet, done) => this.fromOtherInstance(packet, done, (id) => this.wentOffline(id)), noop);
   }
 

@@ -137,6 +137,16 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     this.aedes.mq.emit({ cmd: 'publish', topic, payload, qos: 0, retain: false }, noop);
   }
 
+  onClientConnectedElsewhere(listener: (clientId: string) => void): void {
+    // Aedes publishes each new client's id on `$SYS/<broker id>/new/clients`, on the emitter a cluster shares.
+    const ownId = this.aedes.id;
+    const onNewClient = (packet: { topic: string; payload: Buffer | string }, done: () => void): void => {
+      if (packet.topic.split('/', 2)[1] !== ownId) listener(packet.payload.toString());
+      done();
+    };
+    this.aedes.subscribe('$SYS/+/new/clients', onNewClient as never, noop);
+  }
+
   hasClient(clientId: string): boolean {
     return this.aedes.clients[clientId] !== undefined;
   }
