@@ -1,7 +1,7 @@
 import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.interface.js';
 import { BlockList, isIP } from 'node:net';
 
-/** The connection details Aedes copies from `request.connDetails` to `client.connDetails` (as aedes-server-factory sets them). */
+/** Where a connection comes from, as the module works it out behind trusted proxies (the broker adapter hands it to the broker). */
 export interface MqttConnectionDetails {
   ipAddress: string | undefined;
   port: number | undefined;

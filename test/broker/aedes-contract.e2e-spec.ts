@@ -43,6 +43,13 @@ describe('the Aedes contract check', () => {
     expect(() => verifyAedesContract(drifted)).toThrow(/aedes 1\.2\.0 is installed.*no longer sets deliver0/);
   });
 
+  it('refuses an Aedes whose SUBSCRIBE handler would answer a SUBSCRIBE the adapter took over', () => {
+    const file = 'lib/handlers/subscribe.js';
+    const source = installed.aedesSources[file].replace('if (packet.messageId !== undefined) {', 'if (true) {');
+    const drifted = { ...installed, aedesSources: { ...installed.aedesSources, [file]: source } };
+    expect(() => verifyAedesContract(drifted)).toThrow(/aedes 1\.2\.0 is installed \(lib\/handlers\/subscribe\.js no longer shows that a SUBSCRIBE without a packet identifier gets no SUBACK/);
+  });
+
   it('keeps the app from starting when the mqtt-packet parser lost a method the adapter overrides', async () => {
     const prototype = installed.parserPrototype;
     const parseLength = prototype._parseLength;

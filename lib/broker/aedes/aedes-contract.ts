@@ -27,6 +27,8 @@ export interface InstalledAedes {
   parser: Record<string, unknown>;
   /** Aedes' `Client` class (aedes/lib/client.js). */
   clientClass: { prototype: Record<string, unknown>; toString(): string };
+  /** The source of the Aedes modules whose behaviour (not shape) the adapter relies on, by path in the package. */
+  aedesSources: Record<string, string>;
 }
 
 /** The prototypes the adapter's overrides bind to, once verified. */
@@ -68,7 +70,34 @@ const CLIENT_METHODS = ['waitForDrain', 'pause', 'close'] as const;
  * Aedes `Client` fields its constructor assigns (so they are on no prototype): the delivery
  * functions wrapped for [MQTT-3.2.0-1] and [MQTT-3.3.5-1], the parser, and the fields read.
  */
-const CLIENT_CONSTRUCTOR_ASSIGNS = ['this.deliver0 =', 'this.deliverQoS =', 'this._parser =', 'this.connackSent =', 'this.subscriptions =', 'this.conn =', 'this.req =', 'this.connDetails =', 'this.will ='] as const;
+const CLIENT_CONSTRUCTOR_ASSIGNS = [
+  'this.deliver0 =',
+  'this.deliverQoS =',
+  'this._parser =',
+  'this.connackSent =',
+  'this.subscriptions =',
+  'this.conn =',
+  'this.req =',
+  'this.connDetails =',
+  'this.will =',
+  'this.version =',
+  'this.clean =',
+  'this.connecting =',
+  'this.connected =',
+] as const;
+/**
+ * Behaviour the adapter relies on, read in Aedes' sources: [file, what it must contain, why].
+ * A refactor upstream that keeps the behaviour but changes the text fails here too, on purpose:
+ * the adapter is re-read against it before the pin moves.
+ */
+const AEDES_SOURCE_FACTS: readonly (readonly [string, string, string])[] = [
+  ['lib/handlers/subscribe.js', 'if (packet.messageId !== undefined) {', 'a SUBSCRIBE without a packet identifier gets no SUBACK from Aedes (subscription-grants.ts writes it)'],
+  ['lib/handlers/subscribe.js', "broker.emit('subscribe', subs, client)", "the 'subscribe' event reports the subscriptions once every filter is decided"],
+  ['lib/handlers/connect.js', "client.broker.emit('connackSent', connack, client)", "'connackSent' follows the CONNACK (connack-first.ts)"],
+  ['lib/handlers/connect.js', "emit('clientReady', client)", "'clientReady' (clientConnected)"],
+  ['aedes.js', "'/new/clients'", 'new clients are reported on $SYS/<id>/new/clients (onClientConnectedElsewhere)'],
+  ['aedes.js', "this.emit('clientDisconnect', client)", "'clientDisconnect' (clientDisconnected)"],
+];
 /** Aedes prototype methods the adapter calls. */
 const BROKER_METHODS = ['handle', 'publish', 'subscribe', 'close'] as const;
 /** Persistence methods the adapter wraps (any store: memory, Redis, the app's own). */
@@ -96,6 +125,8 @@ export async function readInstalledAedes(): Promise<InstalledAedes> {
   const parser = mqttPacket.parser();
   // Aedes' exports map hides lib/client.js; a file URL reaches the very module Aedes loaded.
   const clientModule = (await import(pathToFileURL(join(aedesDir, 'lib', 'client.js')).href)) as { default: InstalledAedes['clientClass'] };
+  const aedesSources: Record<string, string> = {};
+  for (const [file] of AEDES_SOURCE_FACTS) aedesSources[file] ??= readSource(join(aedesDir, file));
   return {
     versions: {
       aedes: versionOf(aedesDir),
@@ -105,7 +136,16 @@ export async function readInstalledAedes(): Promise<InstalledAedes> {
     parserPrototype: Object.getPrototypeOf(parser) as Record<string, unknown>,
     parser,
     clientClass: clientModule.default,
+    aedesSources,
   };
+}
+
+function readSource(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** The directory of a package as `require` resolves it from aedes (mqtt-packet has no exports map; aedes-persistence neither). */
@@ -149,6 +189,11 @@ export function verifyAedesContract(installed: InstalledAedes): VerifiedAedes {
   for (const assignment of CLIENT_CONSTRUCTOR_ASSIGNS) {
     if (!constructorSource.includes(assignment)) {
       throw new AedesContractError('aedes', aedesVersion, SUPPORTED_VERSIONS.aedes, `its Client constructor no longer sets ${assignment.slice(5, -2)}`);
+    }
+  }
+  for (const [file, text, why] of AEDES_SOURCE_FACTS) {
+    if (!(installed.aedesSources[file] ?? '').includes(text)) {
+      throw new AedesContractError('aedes', aedesVersion, SUPPORTED_VERSIONS.aedes, `${file} no longer shows that ${why}`);
     }
   }
   return {
