@@ -31,7 +31,7 @@ export async function createMqttBroker(
   brokerOptions.mq = redis?.mq ?? (await resolveBackend(options.mq));
   const security = createMqttSecurity(options, auth);
   const broker = await AedesMqttBroker.create({
-    aedesOptions: brokerOptions,
+    brokerOptions,
     maxPacketSize: options.maxPacketSize,
     maxBufferedBytes: options.maxBufferedBytes,
     trustedProxies: options.trustedProxies,

@@ -26,8 +26,21 @@ interface DescribedClient {
 export class AedesClientDescription implements MqttBrokerClient {
   /** Set by the adapter's `authenticate`: Aedes keeps no user name. */
   username: string | undefined = undefined;
+  /** Private (not even a symbol), so logging an event's client shows the description, not Aedes' client. */
+  readonly #client: Client;
 
-  constructor(readonly aedesClient: Client) {}
+  constructor(client: Client) {
+    this.#client = client;
+  }
+
+  /** The Aedes client behind a description. */
+  static aedesClientOf(description: AedesClientDescription): Client {
+    return description.#client;
+  }
+
+  private get aedesClient(): Client {
+    return this.#client;
+  }
 
   get id(): string | null {
     return (this.aedesClient as unknown as DescribedClient).id;
@@ -75,5 +88,5 @@ export function describeAedesClientOrNull(client: Client | null | undefined): Ae
 
 /** The Aedes client behind a description the chain passes on. */
 export function aedesClientOf(client: MqttBrokerClient): Client {
-  return (client as AedesClientDescription).aedesClient;
+  return AedesClientDescription.aedesClientOf(client as AedesClientDescription);
 }

@@ -25,8 +25,12 @@ import { bindSlowConsumerLimit, limitBufferedBytes } from './slow-consumer.limit
 
 /** What the adapter needs besides the hook stages: Aedes' own options and the limits it enforces on bytes. */
 export interface AedesBrokerSettings {
-  /** Passed to Aedes as they are (id, counts, persistence, mq); hooks are the chain's. */
-  aedesOptions: Omit<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward' | 'published'>;
+  /**
+   * The module's broker options that are set (`id`, the counts of `AEDES_COUNT_OPTIONS`,
+   * `maxTopicLevels`, `maxInflightInbound`, `persistence`, `mq`). The module names them as Aedes 1.2
+   * does, so they are passed as they are; a broker that names them otherwise maps them here.
+   */
+  brokerOptions: Record<string, unknown>;
   /** Largest packet accepted, by the length its fixed header announces. */
   maxPacketSize: number;
   /** Bytes that may wait for a subscriber that does not read; 0: no limit. */
@@ -77,7 +81,7 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
 
   /** Builds Aedes and installs the chain. `prepareAedesAdapter()` must have resolved. */
   static async create(settings: AedesBrokerSettings): Promise<AedesMqttBroker> {
-    const aedes = (await Aedes.createBroker(settings.aedesOptions as AedesOptions)) as AedesInternals;
+    const aedes = (await Aedes.createBroker(settings.brokerOptions as AedesOptions)) as AedesInternals;
     try {
       verifyAedesBroker(aedes);
     } catch (error) {
