@@ -41,7 +41,7 @@ import { MqttAuthPolicyHost } from './security/mqtt-auth-policy.host.js';
     MqttWsListener,
     MqttService,
   ],
-  exports: [MqttService, MQTT_BROKER],
+  exports: [MqttService],
 })
 export class MqttWsModule extends ConfigurableMqttWsModule {
   /** Every option is optional: `MqttWsModule.forRoot()` serves MQTT at `/mqtt` on the app's port. */

@@ -1,5 +1,5 @@
 import type { ArgumentsHost } from '@nestjs/common';
-import type { Client, PublishPacket } from 'aedes';
+import type { MqttClientInfo, MqttPublishPacket } from './broker/mqtt-broker.js';
 import type { TopicFilter } from './topic/index.js';
 import type { MqttUpgradeRequest } from './interfaces/mqtt-upgrade-request.interface.js';
 import { MQTT_CONTEXT_TYPE } from './mqtt-ws.constants.js';
@@ -13,9 +13,9 @@ export class MqttContext {
   private cachedParams: Record<string, string> | undefined;
 
   constructor(
-    readonly packet: PublishPacket,
-    /** The publishing client; `null` for a message published by the server. */
-    readonly client: Client | null,
+    readonly packet: MqttPublishPacket,
+    /** The publishing client's description; `null` for a message published by the server (or a will of a client of another instance). */
+    readonly client: MqttClientInfo | null,
     private readonly filter: TopicFilter,
   ) {}
 
@@ -29,7 +29,7 @@ export class MqttContext {
 
   /** The HTTP upgrade request of the publishing client's WebSocket (cookies, headers, query). */
   get request(): MqttUpgradeRequest | undefined {
-    return this.client?.req;
+    return this.client?.request;
   }
 
   /** The values of the handler filter's `:name` levels; computed on first use. */

@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
-import type { Aedes } from 'aedes';
+import type { MqttBroker } from './broker/mqtt-broker.js';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import type { MqttSubscribeMetadata } from './decorators/mqtt-subscribe.decorator.js';
 import { MqttParamtype } from './enums/mqtt-paramtype.enum.js';
 import type { MqttHandlerScope } from './interfaces/mqtt-subscribe-options.interface.js';
-import { closeMqttBroker } from './broker/close-mqtt-broker.js';
 import { MqttEventDispatcher } from './dispatch/mqtt-event.dispatcher.js';
 import { MqttMessageDispatcher } from './dispatch/mqtt-message.dispatcher.js';
 import { TopicFilter } from './topic/index.js';
@@ -32,7 +31,7 @@ export class MqttExplorer implements OnModuleInit {
     private readonly messages: MqttMessageDispatcher,
     private readonly events: MqttEventDispatcher,
     @Inject(MQTT_WS_RESOLVED_OPTIONS) private readonly options: ResolvedMqttWsOptions,
-    @Inject(MQTT_BROKER) private readonly broker: Aedes,
+    @Inject(MQTT_BROKER) private readonly broker: MqttBroker,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -40,7 +39,7 @@ export class MqttExplorer implements OnModuleInit {
       await this.bindAll();
     } catch (error) {
       // Nest runs no shutdown hook when start-up fails: the broker built for this app goes now.
-      await closeMqttBroker(this.broker, this.logger);
+      await this.broker.close();
       throw error;
     }
   }

@@ -1,20 +1,36 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Aedes } from 'aedes';
 import type { AddressInfo } from 'node:net';
+import type { MqttBroker } from './broker/mqtt-broker.js';
 import { MqttRedisHealth } from './cluster/redis-health.js';
 import type { MqttHealth } from './interfaces/mqtt-health.interface.js';
 import type { MqttPublishOptions } from './interfaces/mqtt-publish-options.interface.js';
 import { MQTT_BROKER } from './mqtt-ws.constants.js';
 import { MqttWsListener } from './transport/mqtt-ws.listener.js';
 
-/** Publishes from the server and gives access to the broker. */
+/** Publishes from the server, and tells this instance's state. */
 @Injectable()
 export class MqttService {
   constructor(
-    @Inject(MQTT_BROKER) readonly broker: Aedes,
+    @Inject(MQTT_BROKER) private readonly mqttBroker: MqttBroker,
     private readonly listener: MqttWsListener,
     private readonly redisHealth: MqttRedisHealth,
   ) {}
+
+  /**
+   * UNSUPPORTED escape hatch: the Aedes instance behind the module, typed `unknown` on purpose.
+   * Nothing done to it is covered by the library's tests or its semver: its hooks are the
+   * library's hook chain, its internals are patched (docs/design.md), and a minor release may
+   * replace it (Aedes 2 for MQTT 5). Cast it at your own risk; prefer `publish`, `brokerId`,
+   * `@OnMqttEvent()` and the `auth` policy.
+   */
+  get broker(): unknown {
+    return this.mqttBroker.unsupportedInstance;
+  }
+
+  /** This instance's broker id (the `id` option, or a random UUID): distinct per instance of a cluster. */
+  get brokerId(): string {
+    return this.mqttBroker.id;
+  }
 
   /**
    * Publishes a message as the server: subscribers receive it and in-process handlers run. It is not
@@ -38,7 +54,7 @@ export class MqttService {
       dup: false,
     };
     return new Promise((resolve, reject) => {
-      this.broker.publish(packet, (err?: Error | null) => (err ? reject(err) : resolve()));
+      this.mqttBroker.publish(packet, (err?: Error | null) => (err ? reject(err) : resolve()));
     });
   }
 

@@ -6,6 +6,7 @@ import { MqttService, MqttSubscribe, MqttWsModule, Payload, Topic } from '../lib
 import { startApp } from './utils/app.js';
 import { Collector } from './utils/deferred.js';
 import { TestClient } from './utils/mqtt-client.js';
+import { brokerOf } from './utils/broker.js';
 
 const received = new Collector<string>();
 
@@ -61,7 +62,7 @@ describe('lifecycle', () => {
     const { app, url } = await startApp({ imports: [MqttWsModule.forRoot()] });
     const clients = await Promise.all([1, 2, 3].map((n) => TestClient.connect(url, { clientId: `c${n}` })));
     const closed = clients.map((c) => new Promise<void>((resolve) => c.client.once('close', () => resolve())));
-    const broker = app.get(MqttService).broker;
+    const broker = brokerOf(app);
     await app.close();
     await Promise.all(closed);
     expect(broker.closed).toBe(true);
@@ -87,7 +88,7 @@ describe('lifecycle', () => {
     const client = await TestClient.connect(`ws://127.0.0.1:${port}/telemetry`);
     await client.publish('record/async', 'ok', { qos: 1 });
     expect(received.items).toContain('record/async:ok');
-    expect(app.get(MqttService).broker.id).toBe('from-config');
+    expect(app.get(MqttService).brokerId).toBe('from-config');
     await client.end();
     await app.close();
   });
@@ -108,7 +109,7 @@ describe('lifecycle', () => {
   it('keeps several apps in one process apart', async () => {
     const one = await startApp({ imports: [MqttWsModule.forRoot()] });
     const two = await startApp({ imports: [MqttWsModule.forRoot()] });
-    expect(one.app.get(MqttService).broker).not.toBe(two.app.get(MqttService).broker);
+    expect(brokerOf(one.app)).not.toBe(brokerOf(two.app));
     const a = await TestClient.connect(one.url);
     const b = await TestClient.connect(two.url);
     await b.subscribe('isolated', 1);

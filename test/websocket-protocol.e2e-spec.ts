@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { type INestApplication } from '@nestjs/common';
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import type { Aedes } from 'aedes';
-import { MQTT_BROKER, MqttWsModule } from '../lib/index.js';
+import type { MqttBroker } from '../lib/broker/mqtt-broker.js';
+import { MqttWsModule } from '../lib/index.js';
 import { startApp } from './utils/app.js';
 import { TestClient } from './utils/mqtt-client.js';
 import { RawMqttSocket } from './utils/raw-mqtt-socket.js';
 import { expectedAccept, RawWebSocket } from './utils/raw-websocket.js';
+import { brokerOf } from './utils/broker.js';
 
 const BINARY = 0x2;
 const CONTINUATION = 0x0;
@@ -110,7 +111,7 @@ describe('WebSocket protocol (RFC 6455) on the MQTT endpoint', () => {
     const peer = await RawWebSocket.open(port);
     peer.write(RawWebSocket.frame(BINARY, connectPacket('closer')));
     await peer.waitForFrames(1);
-    const gone = new Promise((resolve) => app.get<Aedes>(MQTT_BROKER).once('clientDisconnect', resolve));
+    const gone = new Promise((resolve) => brokerOf(app).once('clientDisconnected', resolve));
     peer.write(RawWebSocket.frame(CLOSE, closePayload(1000, 'bye')));
     expect(await peer.closeCode()).toBe(1000);
     await Promise.all([peer.ended, gone]);
@@ -120,7 +121,7 @@ describe('WebSocket protocol (RFC 6455) on the MQTT endpoint', () => {
     const peer = await RawWebSocket.open(port);
     peer.write(RawWebSocket.frame(BINARY, connectPacket('vanisher')));
     await peer.waitForFrames(1);
-    const gone = new Promise((resolve) => app.get<Aedes>(MQTT_BROKER).once('clientDisconnect', resolve));
+    const gone = new Promise((resolve) => brokerOf(app).once('clientDisconnected', resolve));
     peer.socket.end();
     await Promise.all([peer.ended, gone]);
   });

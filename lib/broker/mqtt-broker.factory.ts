@@ -1,41 +1,45 @@
-import { Aedes, type AedesOptions } from 'aedes';
-import { AEDES_COUNT_OPTIONS } from '../mqtt-ws.constants.js';
 import type { MqttBackendProvider } from '../interfaces/mqtt-ws-options.interface.js';
+import { AEDES_COUNT_OPTIONS } from '../mqtt-ws.constants.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import type { MqttMessageDispatcher } from '../dispatch/mqtt-message.dispatcher.js';
-import { applyMqttProtocolConformance } from '../protocol/index.js';
 import { createRedisBackends, type MqttRedisHealth } from '../cluster/index.js';
 import type { MqttAuthPolicyHost } from '../security/mqtt-auth-policy.host.js';
-import { applyMqttSecurity } from '../security/mqtt-security.js';
+import { createMqttSecurity } from '../security/mqtt-security.js';
+import { AedesMqttBroker, prepareAedesAdapter } from './aedes/aedes-mqtt-broker.js';
+import type { MqttBroker } from './mqtt-broker.js';
 
 const BROKER_OPTIONS = ['id', ...AEDES_COUNT_OPTIONS, 'maxTopicLevels', 'maxInflightInbound'] as const;
 
-/** Builds the Aedes broker of one module instance: its backends and its hooks. */
+/**
+ * Builds the broker of one module instance: the adapter's contract check first (before any
+ * backend connects or anything listens), then the backends, then the broker with its hook chain.
+ */
 export async function createMqttBroker(
   options: ResolvedMqttWsOptions,
   messages: MqttMessageDispatcher,
   auth?: MqttAuthPolicyHost,
   redisHealth?: MqttRedisHealth,
-): Promise<Aedes> {
-  const brokerOptions: AedesOptions = { published: messages.published };
+): Promise<MqttBroker> {
+  await prepareAedesAdapter();
+  const brokerOptions: Record<string, unknown> = {};
   for (const key of BROKER_OPTIONS) {
-    if (options[key] !== undefined) (brokerOptions as Record<string, unknown>)[key] = options[key];
+    if (options[key] !== undefined) brokerOptions[key] = options[key];
   }
   // A Redis cluster's backends, or the ones given (validation allows one or the other).
   const redis = options.redis ? await createRedisBackends(options.redis, options.concurrency, redisHealth) : undefined;
   brokerOptions.persistence = redis?.persistence ?? (await resolveBackend(options.persistence));
   brokerOptions.mq = redis?.mq ?? (await resolveBackend(options.mq));
-  const broker = await Aedes.createBroker(brokerOptions);
-  // Aedes' timers must not keep a process alive whose app failed to start and never closed it.
-  const timers = broker as unknown as Record<'_heartbeatInterval' | '_clearWillInterval', NodeJS.Timeout | undefined>;
-  timers._heartbeatInterval?.unref();
-  timers._clearWillInterval?.unref();
+  const security = createMqttSecurity(options, auth);
+  const broker = await AedesMqttBroker.create({
+    brokerOptions,
+    maxPacketSize: options.maxPacketSize,
+    maxBufferedBytes: options.maxBufferedBytes,
+    trustedProxies: options.trustedProxies,
+    // In any order: lib/broker/hook-chain.ts puts them in the written one.
+    stages: [...security.stages, messages.stage],
+  });
   redis?.watch(broker);
-  // First: handlers of a client's QoS 1 message run only once the message is authorized.
-  applyMqttSecurity(broker, options, auth);
-  broker.authorizePublish = messages.handleBeforeAcknowledging(broker.authorizePublish);
-  // Wraps the hooks set so far, calling each; see docs/protocol-conformance.md.
-  applyMqttProtocolConformance(broker);
+  security.attach(broker);
   return broker;
 }
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { Aedes, AedesOptions } from 'aedes';
+import type { MqttBroker } from '../broker/mqtt-broker.js';
 import type { MqttRedisOptions } from './mqtt-redis-options.interface.js';
 import { importOptionalPackages } from './optional-packages.loader.js';
 import { describeRedisUrl, loadRedisClient, RedisConnections } from './redis-connections.js';
@@ -15,8 +15,9 @@ export const DEFAULT_REDIS_CONNECT_TIMEOUT = 10_000;
 /** Longest wait, on close, for the commands a closing broker left under way. */
 const SETTLE_TIMEOUT = 2_000;
 
-type Persistence = NonNullable<AedesOptions['persistence']>;
-type Emitter = NonNullable<AedesOptions['mq']> & { close(callback?: () => void): unknown };
+/** Handed to the broker as they are (lib/broker/aedes/ is what knows their interfaces). */
+type Persistence = object;
+type Emitter = { close(callback?: () => void): unknown };
 
 interface MqEmitterRedisOptions {
   pubConn: unknown;
@@ -36,7 +37,7 @@ export interface RedisBackends {
   mq: Emitter;
   connections: RedisConnections;
   /** Logs the broker's own reports of Redis failures, which would otherwise end the process. */
-  watch(broker: Aedes): void;
+  watch(broker: MqttBroker): void;
 }
 
 /**
@@ -86,8 +87,7 @@ export async function createRedisBackends(
     mq,
     connections,
     watch(broker) {
-      // Aedes' typings leave out the 'error' event it emits when its persistence fails.
-      (broker as unknown as NodeJS.EventEmitter).on('error', (error: Error) =>
+      broker.on('error', (error: Error) =>
         logger.error(`Broker error (Redis persistence): ${error?.message ?? error}`),
       );
     },

@@ -1,10 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { Aedes, Client, Subscription } from 'aedes';
+import type { MqttBroker, MqttClientInfo } from '../broker/mqtt-broker.js';
 import { MqttRedisHealth } from '../cluster/redis-health.js';
-import type { MqttEventMap, MqttEventName, MqttWill } from '../interfaces/mqtt-events.interface.js';
-
-/** Aedes keeps the CONNECT's will on the client, but its typings leave it out. */
-type ClientWithWill = Client & { will?: MqttWill | null };
+import type { MqttClientEvent, MqttEventMap, MqttEventName } from '../interfaces/mqtt-events.interface.js';
 
 type EventHandler = (event: MqttEventMap[MqttEventName]) => unknown;
 
@@ -28,17 +25,15 @@ export class MqttEventDispatcher {
   }
 
   /** Subscribes to the broker's events; only those that have handlers cost anything. */
-  attach(broker: Aedes): void {
+  attach(broker: MqttBroker): void {
     if (this.bindings.has('client.connected')) {
-      broker.on('clientReady', (client: Client) =>
-        this.emit('client.connected', { ...clientEvent(client), will: (client as ClientWithWill).will ?? null }),
-      );
+      broker.on('clientConnected', (client) => this.emit('client.connected', { ...clientEvent(client), will: client.will }));
     }
     if (this.bindings.has('client.disconnected')) {
-      broker.on('clientDisconnect', (client: Client) => this.emit('client.disconnected', clientEvent(client)));
+      broker.on('clientDisconnected', (client) => this.emit('client.disconnected', clientEvent(client)));
     }
     if (this.bindings.has('client.subscribed')) {
-      broker.on('subscribe', (subscriptions: Subscription[], client: Client) =>
+      broker.on('subscribed', (subscriptions, client) =>
         this.emit('client.subscribed', {
           ...clientEvent(client),
           subscriptions: subscriptions.map(({ topic, qos }) => ({ topic, qos })),
@@ -46,12 +41,11 @@ export class MqttEventDispatcher {
       );
     }
     if (this.bindings.has('client.unsubscribed')) {
-      broker.on('unsubscribe', (topics: string[], client: Client) =>
-        this.emit('client.unsubscribed', { ...clientEvent(client), topics }),
+      broker.on('unsubscribed', (topics, client) => this.emit('client.unsubscribed', { ...clientEvent(client), topics: [...topics] }),
       );
     }
     if (this.bindings.has('client.error')) {
-      broker.on('clientError', (client: Client, error: Error) => this.emit('client.error', { ...clientEvent(client), error }));
+      broker.on('clientError', (client, error) => this.emit('client.error', { ...clientEvent(client), error }));
     }
     if (this.bindings.has('redis.down') || this.bindings.has('redis.up')) {
       this.redisHealth.onChange((event) => this.emit(`redis.${event.redis}`, event));
@@ -74,6 +68,6 @@ export class MqttEventDispatcher {
   }
 }
 
-function clientEvent(client: Client) {
-  return { clientId: client.id, client, request: client.req };
+function clientEvent(client: MqttClientInfo): MqttClientEvent {
+  return { clientId: client.id!, client, request: client.request };
 }

@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import qlobber, { type Qlobber } from 'qlobber';
-import type { Aedes, AedesPublishPacket, Client, PublishPacket } from 'aedes';
+import { defineHookStage, type MqttHookStage } from '../broker/hook-chain.js';
+import type { MqttBroker, MqttClientInfo, MqttPublishPacket } from '../broker/mqtt-broker.js';
+import { topicMatchesFilter } from '../topic/index.js';
 import { MqttContext } from '../mqtt.context.js';
 import type { MqttRoute } from './mqtt-route.js';
 import { PayloadDecoder, UNDECODABLE } from './payload-decoder.js';
@@ -9,15 +11,14 @@ const DOLLAR = 36;
 const PLUS = 43;
 const HASH = 35;
 
-type AuthorizePublish = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) => void;
-
 /**
  * Runs the handlers whose filters match a message, so that a message is acknowledged only once
- * they finished, and a slow handler slows its publishers instead of piling up messages in memory:
- * - Aedes' `published` hook runs after the broker routed a message and before it sends PUBREC for
- *   a QoS 2 PUBLISH or reads the client's next packets; it handles every message but these:
- * - a client's QoS 1 PUBLISH, which Aedes acknowledges before routing it. Those are handled at the
- *   end of `authorizePublish`, after the authorization, and before the PUBACK.
+ * they finished, and a slow handler slows its publishers instead of piling up messages in memory.
+ * It is the `handlers` stage of the hook chain, the last before the broker's defaults:
+ * - `published` runs after the broker routed a message and before it sends PUBREC for a QoS 2
+ *   PUBLISH or reads the client's next packets; it handles every message but these:
+ * - a client's QoS 1 PUBLISH, which Aedes acknowledges before routing it. Those are handled in
+ *   `authorizePublish`, once every stage before allowed it, and before the PUBACK.
  * Both run where the message entered the broker, so in a cluster once per message. Handlers of scope
  * `'instance'` instead subscribe to the broker's emitter, which each instance of a cluster receives
  * every message from.
@@ -33,7 +34,7 @@ export class MqttMessageDispatcher {
     match_empty_levels: true,
   });
   private routeCount = 0;
-  private readonly handledBeforeAck = new WeakSet<PublishPacket>();
+  private readonly handledBeforeAck = new WeakSet<MqttPublishPacket>();
   /** Handlers of scope 'instance', by MQTT filter, and the filters of each such handler in order. */
   private readonly instanceRoutes = new Map<string, MqttRoute[]>();
   private readonly instanceFilters = new Map<object, string[]>();
@@ -45,33 +46,26 @@ export class MqttMessageDispatcher {
   }
 
   /** Subscribes the handlers of scope 'instance' to the broker's emitter; resolves once it confirmed. */
-  async subscribeInstanceRoutes(broker: Aedes): Promise<void> {
+  async subscribeInstanceRoutes(broker: MqttBroker): Promise<void> {
     const subscriptions: Promise<void>[] = [];
     for (const [mqttFilter, routes] of this.instanceRoutes) {
       const listener = this.instanceListener(mqttFilter, routes);
       subscriptions.push(
         new Promise((resolve, reject) => {
-          // Aedes' typings leave out the error it reports for a filter deeper than maxTopicLevels.
-          const subscribed = (error?: Error) => (error ? reject(error) : resolve());
-          broker.subscribe(mqttFilter, listener, subscribed as () => void);
+          // An error: a filter deeper than maxTopicLevels.
+          broker.subscribe(mqttFilter, listener, (error) => (error ? reject(error) : resolve()));
         }),
       );
     }
     await Promise.all(subscriptions);
   }
 
-  /** Aedes' `published` hook; bound so it can be handed to Aedes as it is. */
-  readonly published = (packet: AedesPublishPacket, client: Client | null, done: (error?: Error | null) => void): void => {
-    if (this.routeCount === 0 || this.handledBeforeAck.delete(packet)) return done();
-    const routes = this.matchRoutes(packet.topic);
-    if (routes.length === 0) return done();
-    // A handler's failure is its own (logged in `run`); the message was delivered and is acknowledged.
-    this.dispatch(routes, packet, client).then(() => done(), () => done());
-  };
+  /** The `handlers` stage of the hook chain. */
+  readonly stage: MqttHookStage = defineHookStage({
+    name: 'handlers',
 
-  /** Wraps Aedes' `authorizePublish` (the default or a policy's) to handle QoS 1 messages before PUBACK. */
-  handleBeforeAcknowledging(authorize: AuthorizePublish): AuthorizePublish {
-    return (client, packet, callback) => {
+    /** A client's QoS 1 message: its handlers run once the rest of the chain allowed it, before the PUBACK. */
+    authorizePublish: (client, packet, callback, authorize) => {
       if (client === null || packet.qos !== 1 || this.routeCount === 0) return authorize(client, packet, callback);
       // Matched first, so a message no handler wants costs no extra callback.
       const routes = this.matchRoutes(packet.topic);
@@ -81,8 +75,17 @@ export class MqttMessageDispatcher {
         this.handledBeforeAck.add(packet);
         this.dispatch(routes, packet, client).then(() => callback(null), () => callback(null));
       });
-    };
-  }
+    },
+
+    /** Every other message, once routed. */
+    published: (packet, client, done, next) => {
+      if (this.routeCount === 0 || this.handledBeforeAck.delete(packet)) return next(packet, client, done);
+      const routes = this.matchRoutes(packet.topic);
+      if (routes.length === 0) return next(packet, client, done);
+      // A handler's failure is its own (logged in `run`); the message was delivered and is acknowledged.
+      this.dispatch(routes, packet, client).then(() => next(packet, client, done), () => next(packet, client, done));
+    },
+  });
 
   private addInstanceRoute(route: MqttRoute): void {
     const { mqttFilter } = route.filter;
@@ -101,12 +104,12 @@ export class MqttMessageDispatcher {
   private instanceListener(mqttFilter: string, routes: MqttRoute[]) {
     const first = mqttFilter.charCodeAt(0);
     const skipsDollarTopics = first === PLUS || first === HASH;
-    return (packet: AedesPublishPacket, done: () => void): void => {
+    return (packet: MqttPublishPacket, done: () => void): void => {
       const topic = packet.topic;
       if (skipsDollarTopics && topic.charCodeAt(0) === DOLLAR) return done();
       const due = routes.filter((route) => {
         const filters = this.instanceFilters.get(route.handlerKey)!;
-        return filters.length === 1 || filters.find((filter) => filterMatches(filter, topic)) === mqttFilter;
+        return filters.length === 1 || filters.find((filter) => topicMatchesFilter(filter, topic)) === mqttFilter;
       });
       if (due.length === 0) return done();
       this.dispatch(due, packet, null).then(() => done(), () => done());
@@ -126,7 +129,7 @@ export class MqttMessageDispatcher {
     return routes;
   }
 
-  private async dispatch(routes: MqttRoute[], packet: PublishPacket, client: Client | null): Promise<void> {
+  private async dispatch(routes: MqttRoute[], packet: MqttPublishPacket, client: MqttClientInfo | null): Promise<void> {
     const decoder = new PayloadDecoder(packet.payload);
     if (routes.length === 1) return this.run(routes[0], decoder, packet, client);
     const runs: Promise<void>[] = [];
@@ -134,7 +137,7 @@ export class MqttMessageDispatcher {
     await Promise.all(runs);
   }
 
-  private async run(route: MqttRoute, decoder: PayloadDecoder, packet: PublishPacket, client: Client | null): Promise<void> {
+  private async run(route: MqttRoute, decoder: PayloadDecoder, packet: MqttPublishPacket, client: MqttClientInfo | null): Promise<void> {
     const payload = decoder.decode(route.payloadFormat);
     if (payload === UNDECODABLE) {
       this.logger.warn(
@@ -159,20 +162,6 @@ function onePerHandler(routes: MqttRoute[]): MqttRoute[] {
   return routes.filter((route) => !seen.has(route.handlerKey) && seen.add(route.handlerKey));
 }
 
-/** MQTT filter matching as Aedes' emitter does it ('a/#' also matches 'a'), '$' rule included. */
-function filterMatches(filter: string, topic: string): boolean {
-  const first = filter.charCodeAt(0);
-  if (topic.charCodeAt(0) === DOLLAR && (first === PLUS || first === HASH)) return false;
-  const filterLevels = filter.split('/');
-  const topicLevels = topic.split('/');
-  for (let index = 0; index < filterLevels.length; index++) {
-    const level = filterLevels[index];
-    if (level === '#') return true;
-    if (index >= topicLevels.length || (level !== '+' && level !== topicLevels[index])) return false;
-  }
-  return filterLevels.length === topicLevels.length;
-}
-
 /** An HttpException (a ValidationPipe's BadRequestException, say) keeps its details in its response. */
 function describeError(error: unknown): string {
   const details = (error as { getResponse?: () => unknown })?.getResponse?.();
@@ -181,6 +170,6 @@ function describeError(error: unknown): string {
   return message === undefined || message === base ? base : `${base}: ${Array.isArray(message) ? message.join('; ') : String(message)}`;
 }
 
-function describeClient(client: Client | null): string {
+function describeClient(client: MqttClientInfo | null): string {
   return client ? `client "${client.id}"` : 'the server';
 }

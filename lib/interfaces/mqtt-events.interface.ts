@@ -1,21 +1,20 @@
 import type { MqttUpgradeRequest } from './mqtt-upgrade-request.interface.js';
-import type { Client } from 'aedes';
+import type { MqttClientInfo, MqttWill } from '../broker/mqtt-broker.js';
 import type { MqttRedisStatusEvent } from './mqtt-health.interface.js';
 
 export interface MqttClientEvent {
   clientId: string;
-  client: Client;
-  /** The HTTP upgrade request the connection came with. */
+  /** The client's description (`MqttClientInfo`): the same object for the whole connection, and the one `getMqttPrincipal` takes. */
+  client: MqttClientInfo;
+  /**
+   * The HTTP upgrade request the connection came with (`client.request`). Every connection of the
+   * module's WebSocket endpoint has one; it is `undefined` only for a connection handed to the
+   * broker without one, which the module itself never does.
+   */
   request: MqttUpgradeRequest | undefined;
 }
 
-/** The last will a client registered in its CONNECT. */
-export interface MqttWill {
-  topic: string;
-  payload: Buffer;
-  qos: 0 | 1 | 2;
-  retain: boolean;
-}
+export type { MqttClientInfo, MqttWill };
 
 export interface MqttClientConnectedEvent extends MqttClientEvent {
   /** The client's last will, or `null` if it registered none. */

@@ -1,10 +1,17 @@
-import type { AedesOptions } from 'aedes';
 import type { MqttSecurityOptions } from '../security/mqtt-security-options.interface.js';
 import type { PayloadFormat } from './payload-format.type.js';
 import type { MqttRedisOptions } from '../cluster/mqtt-redis-options.interface.js';
 
-/** An Aedes-compatible instance, or a function (sync or async) that builds one when the module starts. */
+/** A backend instance, or a function (sync or async) that builds one when the module starts. */
 export type MqttBackendProvider<T> = T | (() => T | Promise<T>);
+
+/**
+ * A store with the interface of aedes-persistence (aedes-persistence-redis, -mongodb…), handed to
+ * the broker as it is. Typed `object` so that the broker's own types stay out of this API.
+ */
+export type MqttPersistenceBackend = object;
+/** A message emitter with the interface of mqemitter (mqemitter-redis…), handed to the broker as it is. */
+export type MqttEmitterBackend = object;
 
 /** The security options (`auth`, `allowedOrigins`, limits) are described in docs/security.md. */
 export interface MqttWsModuleOptions extends MqttSecurityOptions {
@@ -46,9 +53,9 @@ export interface MqttWsModuleOptions extends MqttSecurityOptions {
   /** Max levels in a topic or filter (1–100). Aedes default 100. */
   maxTopicLevels?: number;
   /** Aedes persistence (retained messages, sessions, QoS queues). Default: in memory. */
-  persistence?: MqttBackendProvider<NonNullable<AedesOptions['persistence']>>;
+  persistence?: MqttBackendProvider<MqttPersistenceBackend>;
   /** Aedes message emitter (mqemitter). Default: in memory. */
-  mq?: MqttBackendProvider<NonNullable<AedesOptions['mq']>>;
+  mq?: MqttBackendProvider<MqttEmitterBackend>;
   /**
    * Runs this instance as one broker of a cluster on Redis: builds `persistence` and `mq` from
    * aedes-persistence-redis and mqemitter-redis, which the app installs. Not combined with

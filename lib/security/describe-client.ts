@@ -1,12 +1,15 @@
-import type { Client } from 'aedes';
-import { clientAddress } from './trusted-proxies.js';
-
 const MAX_ID_SHOWN = 64;
 
+/** What a log line shows of a client (an `MqttClientInfo`). */
+interface DescribedClient {
+  readonly id: string | null;
+  readonly remoteAddress: string | undefined;
+}
+
 /** A client for a log line: its id, quoted and cut so that it cannot forge or flood log lines, and its address. */
-export function describeClient(client: Client): string {
+export function describeClient(client: DescribedClient): string {
   const shown = quoteClientId(client.id ?? '(no id yet)');
-  const address = clientAddress(client);
+  const address = client.remoteAddress;
   return address ? `client ${shown} from ${address}` : `client ${shown}`;
 }
 

@@ -1,6 +1,6 @@
 import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.interface.js';
 import type { InjectionToken, Type } from '@nestjs/common';
-import type { Client, PublishPacket } from 'aedes';
+import type { MqttClientInfo, MqttPublishPacket } from '../broker/mqtt-broker.js';
 
 /** A result a policy method may return as it is or in a Promise. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -18,7 +18,7 @@ export enum MqttConnectReturnCode {
 
 /** What `authenticate` knows about a connecting client. */
 export interface MqttConnectAuthContext {
-  readonly client: Client;
+  readonly client: MqttClientInfo;
   readonly clientId: string;
   readonly username: string | undefined;
   /** The CONNECT password, as sent: a JWT, an API key… Never log it. */
@@ -31,10 +31,10 @@ export interface MqttConnectAuthContext {
 
 /** What `authorizePublish` and `authorizeForward` know about a message and its client. */
 export interface MqttPublishAuthContext<Principal = unknown> {
-  readonly client: Client;
+  readonly client: MqttClientInfo;
   readonly clientId: string;
   readonly topic: string;
-  readonly packet: PublishPacket;
+  readonly packet: MqttPublishPacket;
   readonly request: MqttUpgradeRequest | undefined;
   /** What `authenticate` returned for this client, when it returned an object. */
   readonly principal: Principal | undefined;
@@ -42,7 +42,7 @@ export interface MqttPublishAuthContext<Principal = unknown> {
 
 /** What `authorizeSubscribe` knows about one topic filter of a SUBSCRIBE. */
 export interface MqttSubscribeAuthContext<Principal = unknown> {
-  readonly client: Client;
+  readonly client: MqttClientInfo;
   readonly clientId: string;
   /** The topic filter, wildcards included. */
   readonly topic: string;

@@ -1,19 +1,21 @@
-import type { Client } from 'aedes';
+import type { MqttClientInfo } from '../broker/mqtt-broker.js';
 
-const principals = new WeakMap<Client, object>();
+/** By the client's description: the same object for the whole connection, dropped with it. */
+const principals = new WeakMap<MqttClientInfo, object>();
 
-export function setMqttPrincipal(client: Client, principal: object): void {
+export function setMqttPrincipal(client: MqttClientInfo, principal: object): void {
   principals.set(client, principal);
 }
 
 /**
  * What the auth policy's `authenticate` returned for a client, when it returned an object: the
- * user, the token's claims. Takes the client, or a handler's `MqttContext`.
+ * user, the token's claims. Takes the client (an `MqttClientInfo`: an event's `client`, an auth
+ * context's `client`), or a handler's `MqttContext`.
  */
 export function getMqttPrincipal<Principal = unknown>(
-  clientOrContext: Client | { readonly client: Client | null } | null | undefined,
+  clientOrContext: MqttClientInfo | { readonly client: MqttClientInfo | null } | null | undefined,
 ): Principal | undefined {
   if (!clientOrContext) return undefined;
-  const client = 'conn' in clientOrContext ? clientOrContext : (clientOrContext as { client: Client | null }).client;
+  const client = 'transport' in clientOrContext ? clientOrContext : (clientOrContext as { client: MqttClientInfo | null }).client;
   return client ? (principals.get(client) as Principal | undefined) : undefined;
 }

@@ -1,25 +1,38 @@
-import type { Aedes } from 'aedes';
+import type { MqttHookStage } from '../broker/hook-chain.js';
+import type { MqttBroker } from '../broker/mqtt-broker.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
-import { installMqttAuthHooks } from './mqtt-auth.hooks.js';
 import type { MqttAuthPolicyHost } from './mqtt-auth-policy.host.js';
-import { installMqttBrokerLimits } from './mqtt-broker.limits.js';
+import { authPolicyStage } from './mqtt-auth-policy.stage.js';
+import { brokerLimitsStage } from './mqtt-limits.stage.js';
 import { limitOfflineQueues } from './offline-queue.limit.js';
+import { OfflineSessions } from './offline-sessions.js';
 import { DEFAULT_MAX_CLIENT_ID_LENGTH } from './mqtt-security-options.validator.js';
 
+/** The security options as hook stages, and what must be attached once the broker exists. */
+export interface MqttSecurity {
+  stages: MqttHookStage[];
+  attach(broker: MqttBroker): void;
+}
+
 /**
- * Installs the auth policy and the limits on a new broker's hooks and persistence. The limits wrap
- * the policy, so a refused oversized topic never reaches it. Compose with other hook wiring: call
- * it before the hooks that must run after authorization (handlers of a QoS 1 message) wrap
- * `authorizePublish`.
+ * The limits and the auth policy as stages of the hook chain (lib/broker/hook-chain.ts orders
+ * them: limits before the policy, so a refused oversized topic never reaches it), and the offline
+ * queue bound. The limits on bytes are options of the broker adapter.
  */
-export function applyMqttSecurity(broker: Aedes, options: ResolvedMqttWsOptions, auth?: MqttAuthPolicyHost): void {
-  if (auth?.enabled) installMqttAuthHooks(broker, auth);
-  installMqttBrokerLimits(broker, {
-    maxPacketSize: options.maxPacketSize,
-    maxTopicLength: options.maxTopicLength,
-    maxClientIdLength: options.maxClientsIdLength ?? DEFAULT_MAX_CLIENT_ID_LENGTH,
-    maxBufferedBytes: options.maxBufferedBytes,
-    trustedProxies: options.trustedProxies,
-  });
-  if (options.maxQueuedMessages > 0) limitOfflineQueues(broker, options.maxQueuedMessages);
+export function createMqttSecurity(options: ResolvedMqttWsOptions, auth?: MqttAuthPolicyHost): MqttSecurity {
+  const stages: MqttHookStage[] = [
+    brokerLimitsStage({
+      maxTopicLength: options.maxTopicLength,
+      maxClientIdLength: options.maxClientsIdLength ?? DEFAULT_MAX_CLIENT_ID_LENGTH,
+    }),
+  ];
+  if (auth?.enabled) stages.push(authPolicyStage(auth));
+  const sessions = options.maxQueuedMessages > 0 ? new OfflineSessions() : undefined;
+  if (sessions) stages.push(sessions.stage);
+  return {
+    stages,
+    attach(broker) {
+      if (options.maxQueuedMessages > 0) limitOfflineQueues(broker, sessions!, options.maxQueuedMessages);
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { Aedes } from 'aedes';
+import type { MqttBroker } from '../broker/mqtt-broker.js';
 import { quoteClientId } from './describe-client.js';
 import { OfflineSessions } from './offline-sessions.js';
 
@@ -9,10 +9,6 @@ interface QueuedSubscription {
   clientId: string;
 }
 
-interface OutgoingQueues {
-  outgoingEnqueueCombi(subscriptions: QueuedSubscription[], packet: unknown): Promise<void>;
-}
-
 /**
  * Bounds the messages queued for one offline persistent session, as Mosquitto's
  * `max_queued_messages` does: beyond `maxQueuedMessages` since it went offline, new messages for it
@@ -20,25 +16,19 @@ interface OutgoingQueues {
  * for a session that never comes back.
  *
  * Aedes queues a QoS 1/2 message for every persistent session with a matching subscription, online
- * or not, through the persistence's `outgoingEnqueueCombi`; this filters the sessions over their
- * limit out of that list. While no session is known offline, that costs one size check per message;
+ * or not; this filters the sessions over their limit out of that list (`MqttBroker.filterOfflineQueue`). While no session is known offline, that costs one size check per message;
  * otherwise one map lookup per persistent subscriber. The counts are this broker's: with several
  * instances on one persistence, each bounds what is published through it (docs/security.md).
  */
-export function limitOfflineQueues(broker: Aedes, maxQueuedMessages: number): void {
-  const sessions = new OfflineSessions(broker);
-  sessions.install();
-  const persistence = (broker as unknown as { persistence: OutgoingQueues }).persistence;
-  const enqueue = persistence.outgoingEnqueueCombi;
-  persistence.outgoingEnqueueCombi = function (subscriptions, packet) {
-    return enqueue.call(this, sessions.queued.size === 0 ? subscriptions : admit(sessions, subscriptions, maxQueuedMessages), packet);
-  };
+export function limitOfflineQueues(broker: MqttBroker, sessions: OfflineSessions, maxQueuedMessages: number): void {
+  sessions.attach(broker);
+  broker.filterOfflineQueue((subscriptions) => (sessions.queued.size === 0 ? subscriptions : admit(sessions, subscriptions, maxQueuedMessages)));
 }
 
 /** The subscriptions whose sessions may queue one more message (the same array when all may), counting it. */
-function admit(sessions: OfflineSessions, subscriptions: QueuedSubscription[], max: number): QueuedSubscription[] {
+function admit<T extends QueuedSubscription>(sessions: OfflineSessions, subscriptions: T[], max: number): T[] {
   const queued = sessions.queued;
-  let admitted: QueuedSubscription[] | undefined;
+  let admitted: T[] | undefined;
   for (let i = 0; i < subscriptions.length; i++) {
     const clientId = subscriptions[i].clientId;
     const count = queued.get(clientId);

@@ -1,15 +1,5 @@
-import type { Aedes, Client } from 'aedes';
-import { holdsQosSubscription } from '../protocol/granted-qos.js';
-
-interface SignalPacket {
-  topic: string;
-  payload: Buffer;
-}
-
-interface Emitter {
-  on(topic: string, listener: (packet: SignalPacket, done: () => void) => void): unknown;
-  emit(packet: Record<string, unknown>, callback?: (error?: Error) => void): unknown;
-}
+import type { MqttBroker, MqttBrokerClient, MqttPublishPacket } from '../broker/mqtt-broker.js';
+import { defineHookStage, type MqttHookStage } from '../broker/hook-chain.js';
 
 /** Published when a client authenticates, before Aedes restores its session: it is not offline any more. */
 const authenticatedTopic = (brokerId: string): string => `$SYS/${brokerId}/authenticated/clients`;
@@ -21,7 +11,7 @@ const offlineTopic = (brokerId: string): string => `$SYS/${brokerId}/offline/ses
  * offline, each with the number of messages queued for it since it went offline. A session is
  * offline from the end of its connection until a connection with its client id authenticates, here
  * or on another instance of a cluster: instances tell each other on the emitter, with the two
- * `$SYS` topics above and Aedes' own `$SYS/<id>/new/clients`. Only what a broker saw or was told
+ * `$SYS` topics above and the broker's own report of new clients (`onClientConnectedElsewhere`). Only what a broker saw or was told
  * counts: a session that went offline before this instance started is not known to it.
  *
  * One entry per offline session that queues messages, removed when the session comes back or is
@@ -37,43 +27,42 @@ export class OfflineSessions {
    * it, its session's next offline period goes unlimited.
    */
   private readonly takenOver = new Set<string>();
-
-  constructor(private readonly broker: Aedes) {}
+  private broker!: MqttBroker;
 
   /**
-   * Wraps `authenticate` (outermost so far) and listens to the broker and its emitter. Whether a
-   * session queues messages is what the protocol layer tracks of each client's granted QoS.
+   * The hook stage that notes a session coming back: third in the chain, it passes `authenticate`
+   * on and looks at the answer of the stages after it (the auth policy, the broker's default).
    */
-  install(): void {
-    const broker = this.broker;
-    const authenticate = broker.authenticate;
-    broker.authenticate = (client, username, password, callback) =>
+  readonly stage: MqttHookStage = defineHookStage({
+    name: 'offline-sessions',
+    authenticate: (client, username, password, callback, authenticate) =>
       authenticate(client, username, password, (error, success) => {
         if (!error && success) this.authenticated(client);
         callback(error, success);
-      });
+      }),
+  });
 
-    broker.on('clientDisconnect', (client: Client) => this.disconnected(client));
-
-    const mq = this.emitter;
-    mq.on(authenticatedTopic('+'), (packet, done) => this.fromOtherInstance(packet, done, (id) => this.back(id, true)));
+  /**
+   * Listens to the broker and its emitter, once the broker is built. Whether a session queues
+   * messages is what the broker tracks of each client's granted QoS (`queuesMessages`).
+   */
+  attach(broker: MqttBroker): void {
+    this.broker = broker;
+    broker.on('clientDisconnected', (client) => this.disconnected(client));
+    broker.subscribe(authenticatedTopic('+'), (packet, done) => this.fromOtherInstance(packet, done, (id) => this.back(id, true)), noop);
     // Later than 'authenticated', and sent by instances that do not send it.
-    mq.on('$SYS/+/new/clients', (packet, done) => this.fromOtherInstance(packet, done, (id) => this.back(id, false)));
-    mq.on(offlineTopic('+'), (packet, done) => this.fromOtherInstance(packet, done, (id) => this.wentOffline(id)));
+    broker.onClientConnectedElsewhere((clientId) => this.back(clientId, false));
+    broker.subscribe(offlineTopic('+'), (packet, done) => this.fromOtherInstance(packet, done, (id) => this.wentOffline(id)), noop);
   }
 
   /** Whether the client is connected to this broker. */
   isLocal(clientId: string): boolean {
-    return (this.broker as unknown as { clients: Record<string, Client | undefined> }).clients[clientId] !== undefined;
+    return this.broker.hasClient(clientId);
   }
 
-  private get emitter(): Emitter {
-    return (this.broker as unknown as { mq: Emitter }).mq;
-  }
-
-  private authenticated(client: Client): void {
-    this.back(client.id, true);
-    this.signal(authenticatedTopic(this.broker.id), client.id);
+  private authenticated(client: MqttBrokerClient): void {
+    this.back(client.id!, true);
+    this.signal(authenticatedTopic(this.broker.id), client.id!);
   }
 
   /** A connection with this id authenticated: its session is not offline, and a local client with the id is being replaced. */
@@ -83,25 +72,26 @@ export class OfflineSessions {
     if (takeover && this.isLocal(clientId)) this.takenOver.add(clientId);
   }
 
-  private disconnected(client: Client): void {
-    if (this.takenOver.delete(client.id)) return;
-    if (client.clean !== false || !holdsQosSubscription(client)) return;
-    this.wentOffline(client.id);
-    this.signal(offlineTopic(this.broker.id), client.id);
+  private disconnected(client: MqttBrokerClient): void {
+    const clientId = client.id!;
+    if (this.takenOver.delete(clientId)) return;
+    if (!client.queuesMessages) return;
+    this.wentOffline(clientId);
+    this.signal(offlineTopic(this.broker.id), clientId);
   }
 
   private wentOffline(clientId: string): void {
     if (!this.queued.has(clientId) && !this.isLocal(clientId)) this.queued.set(clientId, 0);
   }
 
-  private fromOtherInstance(packet: SignalPacket, done: () => void, handle: (clientId: string) => void): void {
+  private fromOtherInstance(packet: MqttPublishPacket, done: () => void, handle: (clientId: string) => void): void {
     // $SYS/<broker id>/...: this broker's own signals come back through a shared emitter.
     if (packet.topic.split('/', 2)[1] !== this.broker.id) handle(packet.payload.toString());
     done();
   }
 
   private signal(topic: string, clientId: string): void {
-    this.emitter.emit({ cmd: 'publish', topic, payload: Buffer.from(clientId), qos: 0, retain: false }, noop);
+    this.broker.signal(topic, Buffer.from(clientId));
   }
 }
 

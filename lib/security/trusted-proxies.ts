@@ -1,7 +1,7 @@
 import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.interface.js';
 import { BlockList, isIP } from 'node:net';
 
-/** The connection details Aedes copies from `request.connDetails` to `client.connDetails` (as aedes-server-factory sets them). */
+/** Where a connection comes from, as the module works it out behind trusted proxies (the broker adapter hands it to the broker). */
 export interface MqttConnectionDetails {
   ipAddress: string | undefined;
   port: number | undefined;
@@ -79,9 +79,4 @@ function normalize(address: string | undefined): string | undefined {
   if (!address) return undefined;
   const mapped = IPV4_MAPPED.exec(address);
   return mapped ? mapped[1] : address;
-}
-
-/** The address of a client, as `connectionDetails` worked it out when it connected. */
-export function clientAddress(client: object): string | undefined {
-  return (client as { connDetails?: MqttConnectionDetails | null }).connDetails?.ipAddress;
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Aedes } from 'aedes';
+import type { MqttBroker } from '../broker/mqtt-broker.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import { HandshakeGuard } from '../security/handshake-guard.js';
 import { selectMqttSubprotocol } from './mqtt-subprotocol.js';
@@ -23,7 +23,7 @@ export class MqttWebSocketServer {
   private closing = false;
 
   constructor(
-    private readonly broker: Aedes,
+    private readonly broker: MqttBroker,
     private readonly options: ResolvedMqttWsOptions,
   ) {
     this.guard = new HandshakeGuard(options);
@@ -55,7 +55,7 @@ export class MqttWebSocketServer {
     socket.off('error', destroyOnError);
     acceptHandshake(socket, request, protocol || '');
     const connection = new WebSocketDuplex(socket as Socket, head, this.options.maxPayload, this.connections);
-    this.broker.handle(connection, keepUpgradeRequest(request) as IncomingMessage);
+    this.broker.handle(connection, keepUpgradeRequest(request));
   }
 
   /** Ends every connection at once; used on shutdown, where waiting for close handshakes would hang. */

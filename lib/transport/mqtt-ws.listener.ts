@@ -3,10 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { Aedes } from 'aedes';
+import type { MqttBroker } from '../broker/mqtt-broker.js';
 import { MQTT_BROKER, MQTT_WS_RESOLVED_OPTIONS } from '../mqtt-ws.constants.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
-import { closeMqttBroker } from '../broker/close-mqtt-broker.js';
 import { MqttWebSocketServer } from './mqtt-websocket.server.js';
 import { UpgradeRouter } from './upgrade-router.js';
 
@@ -24,7 +23,7 @@ export class MqttWsListener implements OnApplicationBootstrap, BeforeApplication
   private closing: Promise<void> | undefined;
 
   constructor(
-    @Inject(MQTT_BROKER) private readonly broker: Aedes,
+    @Inject(MQTT_BROKER) private readonly broker: MqttBroker,
     @Inject(MQTT_WS_RESOLVED_OPTIONS) private readonly options: ResolvedMqttWsOptions,
     private readonly httpAdapterHost: HttpAdapterHost,
   ) {
@@ -91,6 +90,6 @@ export class MqttWsListener implements OnApplicationBootstrap, BeforeApplication
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    await closeMqttBroker(this.broker, this.logger);
+    await this.broker.close();
   }
 }

@@ -4,7 +4,7 @@ import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.inte
 /** Headers that served the handshake alone: nothing after it reads them, and every connection would keep them. */
 const HANDSHAKE_ONLY = new Set(['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'upgrade', 'connection']);
 
-/** What a connection keeps of its upgrade request; `connDetails` is where Aedes reads the client's address. */
+/** What a connection keeps of its upgrade request. */
 export function keepUpgradeRequest(request: IncomingMessage): MqttUpgradeRequest {
   return {
     method: request.method,
@@ -12,8 +12,7 @@ export function keepUpgradeRequest(request: IncomingMessage): MqttUpgradeRequest
     headers: withoutHandshakeHeaders(request.headers),
     httpVersion: request.httpVersion,
     socket: request.socket,
-    connDetails: undefined,
-  } as MqttUpgradeRequest;
+  };
 }
 
 function withoutHandshakeHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {

@@ -4,13 +4,14 @@
  */
 import { Injectable, type INestApplication, type Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { Aedes } from 'aedes';
+import type { MqttBroker } from '../../lib/broker/mqtt-broker.js';
 import { createServer } from 'node:net';
-import { MQTT_BROKER, MqttService, MqttSubscribe, MqttWsModule, Topic } from '../../lib/index.js';
+import { MqttService, MqttSubscribe, MqttWsModule, Topic } from '../../lib/index.js';
 import { importOptionalPackages } from '../../lib/cluster/optional-packages.loader.js';
 import { startApp } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { Collector } from '../utils/deferred.js';
+import { brokerOf } from '../utils/broker.js';
 
 describe('The redis option', () => {
   it('is refused together with persistence or mq, which it builds itself', async () => {
@@ -128,7 +129,7 @@ async function bootstrapError(providers: Type[]): Promise<string> {
   } catch (error) {
     return (error as Error).message;
   } finally {
-    await new Promise((resolve) => moduleRef.get<Aedes>(MQTT_BROKER).close(() => resolve(undefined)));
+    await new Promise((resolve) => brokerOf(moduleRef).close().then(() => resolve(undefined)));
   }
   throw new Error('the app started');
 }

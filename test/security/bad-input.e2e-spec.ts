@@ -1,13 +1,14 @@
 import 'reflect-metadata';
 import { Injectable, type INestApplication } from '@nestjs/common';
-import type { Aedes } from 'aedes';
-import { MQTT_BROKER, MqttSubscribe, MqttWsModule } from '../../lib/index.js';
+import type { MqttBroker } from '../../lib/broker/mqtt-broker.js';
+import { MqttSubscribe, MqttWsModule } from '../../lib/index.js';
 import { startApp } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { RawMqttSocket, upgradeStatus } from '../utils/raw-mqtt-socket.js';
 import { HealthyStream } from './utils/healthy-stream.js';
 import { Random } from './utils/random.js';
 import { rawPacket } from '../utils/raw-packet.js';
+import { brokerOf } from '../utils/broker.js';
 
 const CONNECT = { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0 };
 const publish = (topic: string, messageId = 1) => ({ cmd: 'publish', topic, payload: 'x', qos: 1, messageId, retain: false, dup: false });
@@ -32,7 +33,7 @@ function rawPublish(topic: Buffer): Buffer {
 describe('bad input, with a healthy QoS 1 stream alongside', () => {
   let app: INestApplication;
   let url: string;
-  let broker: Aedes;
+  let broker: MqttBroker;
   let healthy: HealthyStream;
   let hostile: RawMqttSocket | undefined;
 
@@ -41,7 +42,7 @@ describe('bad input, with a healthy QoS 1 stream alongside', () => {
       imports: [MqttWsModule.forRoot({ connectTimeout: 300, maxPayload: 256 * 1024, maxTopicLength: 1024 })],
       providers: [ThrowingHandler],
     }));
-    broker = app.get<Aedes>(MQTT_BROKER);
+    broker = brokerOf(app);
   });
 
   beforeEach(async () => {
@@ -143,7 +144,7 @@ describe('bad input, with a healthy QoS 1 stream alongside', () => {
   it('a client that vanishes mid-packet', async () => {
     const raw = await open();
     const packet = RawMqttSocket.encode({ ...publish(healthy.topic), payload: Buffer.alloc(1000) });
-    const disconnected = new Promise((resolve) => broker.once('clientDisconnect', resolve));
+    const disconnected = new Promise((resolve) => broker.once('clientDisconnected', resolve));
     raw.send(packet.subarray(0, 500));
     raw.socket.terminate();
     await disconnected;
@@ -160,7 +161,7 @@ describe('bad input, with a healthy QoS 1 stream alongside', () => {
     // PUBACK and the delivery, in either order.
     const packets = await raw.waitForPackets(4);
     expect(packets.slice(2).map((packet) => packet.cmd).sort()).toEqual(['puback', 'publish']);
-    const disconnected = new Promise((resolve) => broker.once('clientDisconnect', resolve));
+    const disconnected = new Promise((resolve) => broker.once('clientDisconnected', resolve));
     await raw.close();
     hostile = undefined;
     await disconnected;

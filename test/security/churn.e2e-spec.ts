@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import type { Aedes } from 'aedes';
-import { MQTT_BROKER, MqttWsModule } from '../../lib/index.js';
+import { MqttWsModule } from '../../lib/index.js';
 import { MqttWsListener } from '../../lib/transport/mqtt-ws.listener.js';
 import { startApp } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { RawMqttSocket } from '../utils/raw-mqtt-socket.js';
+import { aedesOf } from '../utils/broker.js';
 
 const CYCLES = Number(process.env.CHURN_CYCLES ?? 600);
 const CONCURRENT = 8;
@@ -26,7 +27,7 @@ describe(`connection churn (${CYCLES} cycles)`, () => {
 
   beforeAll(async () => {
     ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] }));
-    broker = app.get<Aedes>(MQTT_BROKER);
+    broker = aedesOf(app);
   });
 
   afterAll(() => app.close());

@@ -3,13 +3,14 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import type { Aedes } from 'aedes';
-import { MQTT_BROKER, MqttWsModule, type MqttWsModuleOptions } from '../../lib/index.js';
+import type { MqttBroker } from '../../lib/broker/mqtt-broker.js';
+import { MqttWsModule, type MqttWsModuleOptions } from '../../lib/index.js';
 import { MqttWsListener } from '../../lib/transport/mqtt-ws.listener.js';
 import { startApp } from '../utils/app.js';
 import { Deferred } from '../utils/deferred.js';
 import { RawMqttSocket } from '../utils/raw-mqtt-socket.js';
 import { handshakeStatus } from './utils/connect.js';
+import { brokerOf } from '../utils/broker.js';
 
 const from = (address: string) => ({ 'X-Forwarded-For': address });
 
@@ -36,7 +37,7 @@ describe('maxConnectionsPerIp', () => {
   };
 
   /** Resolves when the broker has let go of a client, which is after its socket's count was released. */
-  const disconnected = (app: INestApplication) => new Promise((resolve) => app.get<Aedes>(MQTT_BROKER).once('clientDisconnect', resolve));
+  const disconnected = (app: INestApplication) => new Promise((resolve) => brokerOf(app).once('clientDisconnected', resolve));
 
   afterEach(async () => {
     await Promise.all(apps.splice(0).map((app) => app.close()));

@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import type { Aedes } from 'aedes';
-import { MQTT_BROKER, MqttWsModule } from '../../lib/index.js';
+import type { MqttBroker } from '../../lib/broker/mqtt-broker.js';
+import { MqttWsModule } from '../../lib/index.js';
 import { startApp } from '../utils/app.js';
 import { RawMqttSocket } from '../utils/raw-mqtt-socket.js';
 import { HealthyStream } from './utils/healthy-stream.js';
 import { fuzzFrames } from './utils/packet-fuzzer.js';
 import { Random } from './utils/random.js';
+import { aedesOf, brokerOf } from '../utils/broker.js';
 
 /**
  * `npm run fuzz` runs it at full size; `FUZZ_SEED` replays a run. In the test suite, a reduced run.
@@ -35,7 +36,7 @@ describe(`fuzzing over WebSocket (seed ${SEED}, ${FRAMES} frames)`, () => {
   });
 
   it('never crashes, and a healthy QoS 1 stream is delivered completely', async () => {
-    const broker = app.get<Aedes>(MQTT_BROKER);
+    const broker = brokerOf(app);
     const healthy = await HealthyStream.start(url, 'fuzz-healthy');
     await healthy.progress(3);
     const random = new Random(SEED);
@@ -57,7 +58,7 @@ describe(`fuzzing over WebSocket (seed ${SEED}, ${FRAMES} frames)`, () => {
     await healthy.finish();
     expect(failures).toEqual([]);
     // Every hostile client is gone: the healthy ones ended too, so the broker is back to none.
-    if (broker.connectedClients !== 0) await new Promise<void>((resolve) => broker.on('clientDisconnect', () => broker.connectedClients === 0 && resolve()));
-    expect(Object.keys((broker as unknown as { clients: object }).clients)).toEqual([]);
+    if (broker.connectedClients !== 0) await new Promise<void>((resolve) => broker.on('clientDisconnected', () => broker.connectedClients === 0 && resolve()));
+    expect(Object.keys((aedesOf(app) as unknown as { clients: object }).clients)).toEqual([]);
   });
 });

@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import type { Aedes, Client } from 'aedes';
-import { MQTT_BROKER, MqttWsModule, type MqttWsModuleOptions } from '../../lib/index.js';
+import type { MqttBroker, MqttClientInfo } from '../../lib/broker/mqtt-broker.js';
+import { MqttWsModule, type MqttWsModuleOptions } from '../../lib/index.js';
 import { startApp } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { RawMqttSocket } from '../utils/raw-mqtt-socket.js';
 import { connackCode, handshakeStatus } from './utils/connect.js';
+import { brokerOf } from '../utils/broker.js';
 
 const CONNECT = { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0 };
 
@@ -46,7 +47,7 @@ describe('hardened listener', () => {
     await first.connect('first');
     const second = await RawMqttSocket.open(url);
     expect(await handshakeStatus(url)).toBe(503);
-    const gone = new Promise((resolve) => app.get<Aedes>(MQTT_BROKER).once('clientDisconnect', resolve));
+    const gone = new Promise((resolve) => brokerOf(app).once('clientDisconnected', resolve));
     await first.close();
     await gone;
     expect(await handshakeStatus(url)).toBe(101);
@@ -127,7 +128,7 @@ describe('hardened listener', () => {
     expect(await connackCode(defaults.url, { clientId: 'x'.repeat(257) })).toBe(2);
   });
 
-  it('refuses MQTT 3.1 client ids longer than maxClientsIdLength, which Aedes otherwise limits to 23', async () => {
+  it('refuses MQTT 3.1 client ids longer than maxClientsIdLength, which MqttBroker otherwise limits to 23', async () => {
     const { url } = await start({ maxClientsIdLength: 30 });
     const v31 = { protocolId: 'MQIsdp', protocolVersion: 3 } as const;
     expect(await connackCode(url, { ...v31, clientId: 'x'.repeat(30) })).toBe(0);
@@ -143,7 +144,7 @@ describe('hardened listener', () => {
     const ping = RawMqttSocket.encode({ cmd: 'pingreq' });
     const burst = async (pings: number) => {
       const raw = await RawMqttSocket.open(url);
-      // One frame: the packets after the CONNECT wait in Aedes' queue until the CONNACK is sent.
+      // One frame: the packets after the CONNECT wait in MqttBroker' queue until the CONNACK is sent.
       raw.send(Buffer.concat([RawMqttSocket.encode({ ...CONNECT, clientId: `queue-${pings}` }), ...Array<Buffer>(pings).fill(ping)]));
       const outcome = await closesBefore(raw, 1 + pings);
       await raw.close();
@@ -169,12 +170,12 @@ describe('hardened listener', () => {
   describe('client address behind proxies', () => {
     const addressOf = async (options: MqttWsModuleOptions, forwardedFor: string): Promise<string | undefined> => {
       const { app, url } = await start(options);
-      const broker = app.get<Aedes>(MQTT_BROKER);
-      const ready = new Promise<Client>((resolve) => broker.once('clientReady', resolve));
+      const broker = brokerOf(app);
+      const ready = new Promise<MqttClientInfo>((resolve) => broker.once('clientConnected', resolve));
       const client = await TestClient.connect(url, { clientId: 'proxied', wsOptions: { headers: { 'X-Forwarded-For': forwardedFor } } });
-      const details = (await ready) as unknown as { connDetails: { ipAddress: string; isProxy: number } };
+      const described = await ready;
       await client.end();
-      return details.connDetails.ipAddress;
+      return described.remoteAddress;
     };
 
     it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {

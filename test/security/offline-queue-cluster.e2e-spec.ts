@@ -4,21 +4,22 @@
  */
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import type { Aedes } from 'aedes';
+import type { MqttBroker } from '../../lib/broker/mqtt-broker.js';
 import type { IPublishPacket } from 'mqtt-packet';
-import { MQTT_BROKER, MqttService, MqttWsModule } from '../../lib/index.js';
+import { MqttService, MqttWsModule } from '../../lib/index.js';
 import { describeWithRedis, RedisServer } from '../cluster/utils/redis-server.js';
 import { ProtocolClient } from '../protocol/protocol-client.js';
 import { LogRecorder } from '../sample/sample-app.js';
 import { startApp } from '../utils/app.js';
 import { goOffline, payloads, receive } from './utils/persistent-sessions.js';
+import { brokerOf } from '../utils/broker.js';
 
 const LIMIT = 3;
 
 interface Instance {
   app: INestApplication;
   url: string;
-  broker: Aedes;
+  broker: MqttBroker;
   mqtt: MqttService;
 }
 
@@ -33,7 +34,7 @@ describeWithRedis('maxQueuedMessages with several instances on Redis', () => {
   const start = async (): Promise<Instance> => {
     const options = { redis: { url: redis.url, keyPrefix: 'offline-queue:' }, maxQueuedMessages: LIMIT };
     const { app, url } = await startApp({ imports: [MqttWsModule.forRoot(options)] }, (app) => app.useLogger(logs));
-    return { app, url, broker: app.get<Aedes>(MQTT_BROKER), mqtt: app.get(MqttService) };
+    return { app, url, broker: brokerOf(app), mqtt: app.get(MqttService) };
   };
   const connect = async (instance: Instance, clientId: string, clean = false) => {
     const { client } = await ProtocolClient.connect(instance.url, { clientId, clean });

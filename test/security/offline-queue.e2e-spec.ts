@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import type { Aedes } from 'aedes';
-import { MQTT_BROKER, MqttService, MqttWsModule } from '../../lib/index.js';
+import type { MqttBroker } from '../../lib/broker/mqtt-broker.js';
+import { MqttService, MqttWsModule } from '../../lib/index.js';
 import { ProtocolClient } from '../protocol/protocol-client.js';
 import { LogRecorder } from '../sample/sample-app.js';
 import { startApp } from '../utils/app.js';
 import { goOffline, payloads, receive } from './utils/persistent-sessions.js';
+import { brokerOf } from '../utils/broker.js';
 
 const LIMIT = 5;
 
@@ -13,7 +14,7 @@ async function startBroker(maxQueuedMessages?: number) {
   const logs = new LogRecorder();
   const options = maxQueuedMessages === undefined ? {} : { maxQueuedMessages };
   const { app, url } = await startApp({ imports: [MqttWsModule.forRoot(options)] }, (app) => app.useLogger(logs));
-  const broker = app.get<Aedes>(MQTT_BROKER);
+  const broker = brokerOf(app);
   const mqtt = app.get(MqttService);
   const open: ProtocolClient[] = [];
 

@@ -1,24 +1,25 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import type { Aedes, Client } from 'aedes';
+import type { MqttBroker, MqttClientInfo } from '../../lib/broker/mqtt-broker.js';
 import type { Socket } from 'node:net';
-import { MQTT_BROKER, MqttWsModule } from '../../lib/index.js';
+import { MqttWsModule } from '../../lib/index.js';
 import { startApp } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { RawMqttSocket } from '../utils/raw-mqtt-socket.js';
 import { HealthyStream } from './utils/healthy-stream.js';
+import { brokerOf } from '../utils/broker.js';
 
 const LIMIT = 256 * 1024;
 
 describe('a subscriber that stops reading', () => {
   let app: INestApplication;
   let url: string;
-  let broker: Aedes;
+  let broker: MqttBroker;
 
   beforeAll(async () => {
-    // drainTimeout is Aedes' 60 s default: only the byte limit can end the slow client within the test.
+    // drainTimeout is MqttBroker' 60 s default: only the byte limit can end the slow client within the test.
     ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot({ maxBufferedBytes: LIMIT })] }));
-    broker = app.get<Aedes>(MQTT_BROKER);
+    broker = brokerOf(app);
   });
 
   afterAll(() => app.close());
@@ -34,7 +35,7 @@ describe('a subscriber that stops reading', () => {
     (slow.socket as unknown as { _socket: Socket })._socket.pause();
 
     const disconnected = new Promise<void>((resolve) =>
-      broker.on('clientDisconnect', (client: Client) => client.id === 'slow' && resolve()),
+      broker.on('clientDisconnected', (client: MqttClientInfo) => client.id === 'slow' && resolve()),
     );
     let gone = false;
     void disconnected.then(() => (gone = true));
@@ -62,7 +63,7 @@ describe('a subscriber that stops reading, with maxBufferedBytes off', () => {
   it('is disconnected after drainTimeout', async () => {
     const { app, url } = await startApp({ imports: [MqttWsModule.forRoot({ maxBufferedBytes: 0, drainTimeout: 300 })] });
     try {
-      const broker = app.get<Aedes>(MQTT_BROKER);
+      const broker = brokerOf(app);
       const slow = await RawMqttSocket.open(url);
       await slow.connect('slow-drain');
       slow.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'flood/#', qos: 0 }] });
@@ -70,7 +71,7 @@ describe('a subscriber that stops reading, with maxBufferedBytes off', () => {
       (slow.socket as unknown as { _socket: Socket })._socket.pause();
       let gone = false;
       const disconnected = new Promise<void>((resolve) =>
-        broker.on('clientDisconnect', (client: Client) => client.id === 'slow-drain' && resolve()),
+        broker.on('clientDisconnected', (client: MqttClientInfo) => client.id === 'slow-drain' && resolve()),
       ).then(() => (gone = true));
       const flooder = await TestClient.connect(url, { clientId: 'drain-flooder' });
       const payload = Buffer.alloc(64 * 1024, 1);

@@ -21,10 +21,14 @@ const AUTH = 'test/security/auth.e2e-spec.ts';
 const BAD_INPUT = 'test/security/bad-input.e2e-spec.ts';
 const SLOW = 'test/security/slow-consumer.e2e-spec.ts';
 const QUEUE = 'test/security/offline-queue.e2e-spec.ts';
+const CONTRACT_SPEC = 'test/broker/aedes-contract.e2e-spec.ts';
 
 const GUARD = 'lib/security/handshake-guard.ts';
-const LIMITS = 'lib/security/mqtt-broker.limits.ts';
-const HOOKS = 'lib/security/mqtt-auth.hooks.ts';
+const LIMITS = 'lib/security/mqtt-limits.stage.ts';
+const PACKET_SIZE = 'lib/broker/aedes/packet-size.limit.ts';
+const ADAPTER = 'lib/broker/aedes/aedes-mqtt-broker.ts';
+const CONTRACT = 'lib/broker/aedes/aedes-contract.ts';
+const HOOKS = 'lib/security/mqtt-auth-policy.stage.ts';
 const VALIDATOR = 'lib/security/mqtt-security-options.validator.ts';
 const FACTORY = 'lib/broker/mqtt-broker.factory.ts';
 const PROXIES = 'lib/security/trusted-proxies.ts';
@@ -60,8 +64,8 @@ export const PROTECTIONS = [
   { name: 'trustedProxies: stop at the first untrusted hop', edits: [{ file: PROXIES, search: 'if (!this.trusts(hop)) break;', replace: '' }], spec: LISTENER, test: 'X-Forwarded-For' },
   { name: 'trustedProxies: stop at a hop that is not an IP', edits: [{ file: PROXIES, search: 'if (hop === undefined || isIP(hop) === 0) break;', replace: 'if (hop === undefined) break;' }], spec: LISTENER, test: 'X-Forwarded-For' },
   // Limits on the broker.
-  { name: 'maxPacketSize', edits: [{ file: LIMITS, search: 'if (this.packet.length <= this[MAX_PACKET_SIZE]) return true;', replace: 'return true;' }], spec: LISTENER, test: 'maxPacketSize' },
-  { name: 'maxPacketSize (bad input: largest remaining length)', edits: [{ file: LIMITS, search: 'if (this.packet.length <= this[MAX_PACKET_SIZE]) return true;', replace: 'return true;' }], spec: BAD_INPUT, test: 'packet length larger' },
+  { name: 'maxPacketSize', edits: [{ file: PACKET_SIZE, search: 'if (this.packet.length <= this[MAX_PACKET_SIZE]) return true;', replace: 'return true;' }], spec: LISTENER, test: 'maxPacketSize' },
+  { name: 'maxPacketSize (bad input: largest remaining length)', edits: [{ file: PACKET_SIZE, search: 'if (this.packet.length <= this[MAX_PACKET_SIZE]) return true;', replace: 'return true;' }], spec: BAD_INPUT, test: 'packet length larger' },
   { name: 'connectTimeout', edits: [withoutAedesOption('connectTimeout')], spec: LISTENER, test: 'connectTimeout' },
   { name: 'connectTimeout (bad input: truncated CONNECT, silent client)', edits: [withoutAedesOption('connectTimeout')], spec: BAD_INPUT, test: 'truncated CONNECT|never speaks' },
   { name: 'keepaliveLimit', edits: [withoutAedesOption('keepaliveLimit')], spec: LISTENER, test: 'keepaliveLimit' },
@@ -74,10 +78,10 @@ export const PROTECTIONS = [
   { name: 'queueLimit', edits: [withoutAedesOption('queueLimit')], spec: LISTENER, test: 'queueLimit' },
   { name: 'maxInflightInbound', edits: [withoutAedesOption('maxInflightInbound')], spec: LISTENER, test: 'maxInflightInbound' },
   { name: 'maxQueuedMessages', edits: [{ file: 'lib/security/mqtt-security.ts', search: 'if (options.maxQueuedMessages > 0) limitOfflineQueues', replace: 'if (options.maxQueuedMessages > 0 && Number.isNaN(0)) limitOfflineQueues' }], spec: QUEUE, test: 'keeps the first maxQueuedMessages' },
-  { name: 'maxBufferedBytes', edits: [{ file: LIMITS, search: 'if (limits.maxBufferedBytes > 0) limitBufferedBytes', replace: 'if (limits.maxBufferedBytes < 0) limitBufferedBytes' }], spec: SLOW, test: 'maxBufferedBytes' },
+  { name: 'maxBufferedBytes', edits: [{ file: ADAPTER, search: 'if (this.settings.maxBufferedBytes > 0) limitBufferedBytes', replace: 'if (this.settings.maxBufferedBytes < 0) limitBufferedBytes' }], spec: SLOW, test: 'maxBufferedBytes' },
   { name: 'drainTimeout', edits: [withoutAedesOption('drainTimeout')], spec: SLOW, test: 'drainTimeout' },
   // Protocol checks that bad input meets in lib/ (the others are Aedes' or mqtt-packet's).
-  { name: 'invalid UTF-8 in strings', edits: [{ file: 'lib/protocol/strict-packet-parser.ts', search: 'return value === null || isWellFormedMqttString(value, this._list, prefixOffset) ? value : null;', replace: 'return value;' }], spec: BAD_INPUT, test: 'invalid UTF-8' },
+  { name: 'invalid UTF-8 in strings', edits: [{ file: 'lib/broker/aedes/protocol/strict-packet-parser.ts', search: 'return value === null || isWellFormedMqttString(value, this._list, prefixOffset) ? value : null;', replace: 'return value;' }], spec: BAD_INPUT, test: 'invalid UTF-8' },
   {
     name: 'a throwing handler is contained',
     edits: [
@@ -88,21 +92,27 @@ export const PROTECTIONS = [
     test: 'handler that throws',
   },
   // The auth policy's hooks.
-  { name: 'authenticate: false → CONNACK 4, a code → that code', edits: [{ file: HOOKS, search: '      refuseConnect(client, code, REASONS[code], callback);', replace: '      return authenticate(client, username, password, callback);' }], spec: AUTH, test: 'CONNACK 4' },
+  { name: 'authenticate: false → CONNACK 4, a code → that code', edits: [{ file: HOOKS, search: '        refuseConnect(client, code, REASONS[code], callback);', replace: '        return authenticate(client, username, password, callback);' }], spec: AUTH, test: 'CONNACK 4' },
   { name: 'authenticate: the code the policy returns', edits: [{ file: HOOKS, search: "const code = typeof result === 'number' && REASONS[result] ? result : MqttConnectReturnCode.BadUsernameOrPassword;", replace: 'const code = MqttConnectReturnCode.BadUsernameOrPassword;' }], spec: AUTH, test: 'CONNACK 4' },
   { name: 'authenticate: throws → CONNACK 3', edits: [{ file: HOOKS, search: "refuseConnect(client, MqttConnectReturnCode.ServerUnavailable, 'the auth policy failed', callback);", replace: 'authenticate(client, username, password, callback);' }], spec: AUTH, test: 'CONNACK 4' },
   { name: 'authorizePublish: false → disconnect', edits: [{ file: HOOKS, search: "if (!isThenable(result)) return refusePublish(client, packet, 'not authorized', callback);", replace: 'if (!isThenable(result)) return authorizePublish(client, packet, callback);' }], spec: AUTH, test: 'outside its namespace' },
   { name: 'authorizePublish: async false → disconnect', edits: [{ file: HOOKS, search: "(allowed) => (allowed === true ? authorizePublish(client, packet, callback) : refusePublish(client, packet, 'not authorized', callback)),", replace: '() => authorizePublish(client, packet, callback),' }], spec: AUTH, test: 'async answer' },
   { name: 'authorizePublish: throws → disconnect', edits: [{ file: HOOKS, search: 'return refusePublish(client, packet, `the auth policy failed: ${messageOf(error)}`, callback);', replace: 'return authorizePublish(client, packet, callback);' }], spec: AUTH, test: 'async answer' },
   { name: 'authorizePublish: $SYS/ closed even when the policy allows', edits: [{ file: HOOKS, search: 'if (result === true) return authorizePublish(client, packet, callback);', replace: 'if (result === true) return callback(null);' }], spec: AUTH, test: 'outside its namespace' },
-  { name: '$SYS/ closed without a policy', edits: [{ file: 'lib/security/mqtt-security.ts', search: 'export function applyMqttSecurity(broker: Aedes, options: ResolvedMqttWsOptions, auth?: MqttAuthPolicyHost): void {', replace: 'export function applyMqttSecurity(broker: Aedes, options: ResolvedMqttWsOptions, auth?: MqttAuthPolicyHost): void {\n  broker.authorizePublish = (_client, _packet, callback) => callback(null);' }], spec: AUTH, test: 'SYS/ unpublishable' },
-  { name: 'limits run before the policy', edits: [{ file: 'lib/security/mqtt-security.ts', search: '  if (auth?.enabled) installMqttAuthHooks(broker, auth);\n', replace: '' }, { file: 'lib/security/mqtt-security.ts', search: '    trustedProxies: options.trustedProxies,\n  });\n', replace: '    trustedProxies: options.trustedProxies,\n  });\n  if (auth?.enabled) installMqttAuthHooks(broker, auth);\n' }], spec: AUTH, test: 'limits come first' },
+  { name: '$SYS/ closed without a policy', edits: [{ file: ADAPTER, search: 'defaults.authorizePublish(client && aedesClientOf(client), packet as never, callback as (error?: Error | null) => void),', replace: '(callback as (error?: Error | null) => void)(null),' }], spec: AUTH, test: 'SYS/ unpublishable' },
+  { name: 'limits run before the policy (the hook chain order)', edits: [{ file: 'lib/broker/hook-chain.ts', search: "['protocol', 'limits', 'offline-sessions', 'auth-policy', 'handlers'] as const", replace: "['protocol', 'offline-sessions', 'auth-policy', 'limits', 'handlers'] as const" }], spec: AUTH, test: 'limits come first' },
   { name: 'authorizeSubscribe: false → SUBACK 0x80', edits: [{ file: HOOKS, search: '  logger.debug(`Refused subscription to "${subscription.topic}" of ${describeClient(client)}: not authorized`);\n  callback(null, null);', replace: '  next(client, subscription, callback);' }], spec: AUTH, test: 'namespace: foreign' },
-  { name: 'authorizeSubscribe: throws → SUBACK 0x80', edits: [{ file: HOOKS, search: '      logger.error(`Auth policy failed on a subscription of ${describeClient(client)}: ${messageOf(error)}`);\n      return callback(null, null);', replace: '      return authorizeSubscribe(client, subscription, callback);' }], spec: AUTH, test: 'namespace: foreign' },
-  { name: 'authorizeSubscribe: rejects → SUBACK 0x80', edits: [{ file: HOOKS, search: '        logger.error(`Auth policy failed on a subscription of ${describeClient(client)}: ${messageOf(error)}`);\n        callback(null, null);', replace: '        authorizeSubscribe(client, subscription, callback);' }], spec: AUTH, test: 'namespace: foreign' },
+  { name: 'authorizeSubscribe: throws → SUBACK 0x80', edits: [{ file: HOOKS, search: '        logger.error(`Auth policy failed on a subscription of ${describeClient(client)}: ${messageOf(error)}`);\n        return callback(null, null);', replace: '        return authorizeSubscribe(client, subscription, callback);' }], spec: AUTH, test: 'namespace: foreign' },
+  { name: 'authorizeSubscribe: rejects → SUBACK 0x80', edits: [{ file: HOOKS, search: '          logger.error(`Auth policy failed on a subscription of ${describeClient(client)}: ${messageOf(error)}`);\n          callback(null, null);', replace: '          authorizeSubscribe(client, subscription, callback);' }], spec: AUTH, test: 'namespace: foreign' },
   { name: 'authorizeSubscribe: a lower QoS', edits: [{ file: HOOKS, search: 'if (granted < subscription.qos) subscription.qos = granted;', replace: '' }], spec: AUTH, test: 'downgrades' },
-  { name: 'authorizeForward: false → not delivered', edits: [{ file: HOOKS, search: 'return allowed === true ? authorizeForward(client, packet as AedesPublishPacket) : null;', replace: 'return authorizeForward(client, packet as AedesPublishPacket);' }], spec: AUTH, test: 'filters forwarding' },
-  { name: 'authorizeForward: throws → not delivered', edits: [{ file: HOOKS, search: '      logger.error(`Auth policy failed to forward "${packet.topic}" to ${describeClient(client)}: ${messageOf(error)}`);\n      return null;', replace: '      return authorizeForward(client, packet as AedesPublishPacket);' }], spec: AUTH, test: 'filters forwarding' },
+  { name: 'authorizeForward: false → not delivered', edits: [{ file: HOOKS, search: 'return allowed === true ? authorizeForward(client, packet) : null;', replace: 'return authorizeForward(client, packet);' }], spec: AUTH, test: 'filters forwarding' },
+  { name: 'authorizeForward: throws → not delivered', edits: [{ file: HOOKS, search: '        logger.error(`Auth policy failed to forward "${packet.topic}" to ${describeClient(client)}: ${messageOf(error)}`);\n        return null;', replace: '        return authorizeForward(client, packet);' }], spec: AUTH, test: 'filters forwarding' },
+  // The broker adapter's contract check (test/broker/aedes-contract.e2e-spec.ts).
+  { name: 'contract: installed versions', edits: [{ file: CONTRACT, search: 'if (found !== SUPPORTED_VERSIONS[name])', replace: 'if (found !== SUPPORTED_VERSIONS[name] && Number.isNaN(0))' }], spec: CONTRACT_SPEC, test: 'refuses' },
+  { name: 'contract: mqtt-packet parser methods', edits: [{ file: CONTRACT, search: "if (typeof installed.parserPrototype[method] !== 'function') {", replace: "if (typeof installed.parserPrototype[method] !== 'function' && Number.isNaN(0)) {" }], spec: CONTRACT_SPEC, test: 'lost a method' },
+  { name: 'contract: Aedes Client methods', edits: [{ file: CONTRACT, search: "if (typeof installed.clientClass.prototype[method] !== 'function') {", replace: "if (typeof installed.clientClass.prototype[method] !== 'function' && Number.isNaN(0)) {" }], spec: CONTRACT_SPEC, test: 'lost waitForDrain' },
+  { name: 'contract: Aedes Client constructor fields', edits: [{ file: CONTRACT, search: 'if (!constructorSource.includes(assignment)) {', replace: 'if (!constructorSource.includes(assignment) && Number.isNaN(0)) {' }], spec: CONTRACT_SPEC, test: 'no longer sets deliver0' },
+  { name: 'contract: Aedes behaviour read in its sources', edits: [{ file: CONTRACT, search: "if (!(installed.aedesSources[file] ?? '').includes(text)) {", replace: "if (!(installed.aedesSources[file] ?? '').includes(text) && Number.isNaN(0)) {" }], spec: CONTRACT_SPEC, test: 'SUBSCRIBE handler' },
   // Bad option values.
   unvalidated('maxConnections', "for (const option of ['maxConnections', 'maxConnectionsPerIp', 'maxBufferedBytes'] as const)", "for (const option of ['maxConnectionsPerIp', 'maxBufferedBytes'] as const)"),
   unvalidated('maxConnectionsPerIp', "for (const option of ['maxConnections', 'maxConnectionsPerIp', 'maxBufferedBytes'] as const)", "for (const option of ['maxConnections', 'maxBufferedBytes'] as const)", PER_ADDRESS),

@@ -1,16 +1,16 @@
-import type { Aedes, Client } from 'aedes';
+import type { MqttBroker, MqttClientInfo } from '../../../lib/broker/mqtt-broker.js';
 import type { IPublishPacket } from 'mqtt-packet';
 import type { ProtocolClient } from '../../protocol/protocol-client.js';
 
 /** Disconnects a persistent client and resolves once its broker has ended the connection (its session is offline then). */
-export async function goOffline(broker: Aedes, client: ProtocolClient, clientId: string): Promise<void> {
+export async function goOffline(broker: MqttBroker, client: ProtocolClient, clientId: string): Promise<void> {
   const gone = new Promise<void>((resolve) => {
-    const listener = (ended: Client) => {
+    const listener = (ended: MqttClientInfo) => {
       if (ended.id !== clientId) return;
-      broker.off('clientDisconnect', listener);
+      broker.off('clientDisconnected', listener);
       resolve();
     };
-    broker.on('clientDisconnect', listener);
+    broker.on('clientDisconnected', listener);
   });
   await client.disconnect();
   await gone;

@@ -1,5 +1,6 @@
 import type { AedesPublishPacket, Client } from 'aedes';
-import { topicMatchesFilter } from '../topic/index.js';
+import type { MqttPublishPacket } from '../../mqtt-broker.js';
+import { topicMatchesFilter } from '../../../topic/index.js';
 
 /** The lowest QoS granted to any of a client's subscriptions, kept on the client for the hot path. */
 const LOWEST_GRANTED_QOS = Symbol('lowestGrantedQos');
@@ -24,7 +25,7 @@ interface TrackedClient {
  * Hot path: one comparison per delivery while the published QoS is within the lowest QoS the
  * client was granted (the common case); the client's filters are matched only beyond it.
  */
-export function limitToGrantedQos(client: Client, packet: AedesPublishPacket): void {
+export function limitToGrantedQos(client: Client, packet: MqttPublishPacket): void {
   if (!(packet.qos > ((client as unknown as TrackedClient)[LOWEST_GRANTED_QOS] as number))) return;
   let granted = highestMatchingGrant(client, packet.topic, packet.qos);
   if (granted < 0 || granted >= packet.qos) return;

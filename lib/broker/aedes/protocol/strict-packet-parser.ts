@@ -3,7 +3,7 @@ import { refuseConnection } from './connection-refusal.js';
 import { connectViolation, protocolLevelRefusal } from './connect-rules.js';
 import { isWellFormedMqttString } from './mqtt-string.js';
 import { takeOverSuback } from './subscription-grants.js';
-import { topicFilterError } from '../topic/index.js';
+import { topicFilterError } from '../../../topic/index.js';
 
 /** The bytes mqtt-packet's parser holds: a BufferList whose offset 0 is the packet's variable header. */
 interface ParserBytes {
@@ -24,7 +24,7 @@ interface ParsedPacket {
   unsubscriptions?: string[];
 }
 
-/** The mqtt-packet 9 parser internals this shim overrides; checked at start-up by `assertParserShape`. */
+/** The mqtt-packet 9 parser internals this shim overrides; checked at start-up by aedes-contract.ts. */
 interface PacketParser {
   _list: ParserBytes;
   _pos: number;
@@ -41,9 +41,19 @@ interface PacketParser {
 }
 
 type ParserMethods = Pick<PacketParser, '_parseString' | '_parseConnect' | '_parsePublish' | '_parseSubscribe' | '_parseUnsubscribe'>;
-const OVERRIDDEN = ['_parseString', '_parseConnect', '_parsePublish', '_parseSubscribe', '_parseUnsubscribe'] as const;
+/** The parser methods this shim overrides; aedes-contract.ts checks each is on mqtt-packet's parser at start-up. */
+export const STRICT_PARSER_OVERRIDES = ['_parseString', '_parseConnect', '_parsePublish', '_parseSubscribe', '_parseUnsubscribe'] as const;
 
 let base: ParserMethods | undefined;
+
+/**
+ * Keeps mqtt-packet's own parse methods, which the overrides call. Called at start-up with the
+ * parser prototype the contract check verified, so nothing is looked up or checked per connection.
+ */
+export function bindStrictPacketParser(prototype: ParserMethods): void {
+  const { _parseString, _parseConnect, _parsePublish, _parseSubscribe, _parseUnsubscribe } = prototype;
+  base = { _parseString, _parseConnect, _parsePublish, _parseSubscribe, _parseUnsubscribe };
+}
 
 /**
  * Makes the mqtt-packet parser of one Aedes client reject what MQTT 3.1.1 calls malformed and
@@ -55,22 +65,11 @@ let base: ParserMethods | undefined;
  */
 export function installStrictPacketParser(client: Client): void {
   const parser = (client as unknown as { _parser: PacketParser })._parser;
-  if (base === undefined) base = assertParserShape(Object.getPrototypeOf(parser) as ParserMethods);
   parser._parseString = parseString;
   parser._parseConnect = parseConnect;
   parser._parsePublish = parsePublish;
   parser._parseSubscribe = parseSubscribe;
   parser._parseUnsubscribe = parseUnsubscribe;
-}
-
-function assertParserShape(prototype: ParserMethods): ParserMethods {
-  for (const method of OVERRIDDEN) {
-    if (typeof prototype[method] !== 'function') {
-      throw new Error(`nestjs-mqtt-ws: the installed mqtt-packet parser has no ${method}(); the protocol checks need mqtt-packet 9`);
-    }
-  }
-  const { _parseString, _parseConnect, _parsePublish, _parseSubscribe, _parseUnsubscribe } = prototype;
-  return { _parseString, _parseConnect, _parsePublish, _parseSubscribe, _parseUnsubscribe };
 }
 
 /** Every UTF-8 string field of every packet: [MQTT-1.5.3-1], [MQTT-1.5.3-2]. */

@@ -1,10 +1,11 @@
 import type { Aedes, Client } from 'aedes';
+import { defineHookStage } from '../../hook-chain.js';
+import type { MqttBrokerClient } from '../../mqtt-broker.js';
+import { aedesClientOf } from '../aedes-client.js';
 import { holdDeliveriesUntilConnack, releaseHeldDeliveries } from './connack-first.js';
-import { refuseConnection } from './connection-refusal.js';
 import { clientIdRefusal } from './connect-rules.js';
 import { deliverAtHighestGrantedQos, limitToGrantedQos, noteGrantedQos, refreshGrantedQos, trackGrantedQos } from './granted-qos.js';
 import { setOutgoingDupFlag } from './outgoing-dup-flag.js';
-import { installStrictPacketParser } from './strict-packet-parser.js';
 import { answerSubscribe, noteSubscriptionGrant, storeGrantedSubscriptionsOnly } from './subscription-grants.js';
 
 const DELIVERIES_PREPARED = Symbol('deliveriesPrepared');
@@ -25,50 +26,51 @@ function prepareDeliveries(client: Client): void {
 }
 
 /**
- * Corrects where Aedes 1.2 deviates from MQTT 3.1.1 (docs/protocol-conformance.md lists each
- * statement, Aedes' behaviour and the test). It composes with the hooks already on the broker
- * (Aedes' defaults or a policy's): each hook here does its part and calls the previous one, so it
- * may run before or after other hook wiring. Call it once per broker, once its persistence is set up
- * (`Aedes.createBroker` resolved), before it handles clients.
+ * The first stage of the hook chain: where Aedes 1.2 deviates from MQTT 3.1.1
+ * (docs/protocol-conformance.md lists each statement, Aedes' behaviour and the test). First, so
+ * that a non-conforming CONNECT is refused before any policy sees it, and so that it sees the final
+ * answer to every subscription.
  */
-export function applyMqttProtocolConformance(broker: Aedes): void {
-  const handle = broker.handle;
-  broker.handle = (connection, request) => {
-    const client = handle(connection, request);
-    installStrictPacketParser(client);
-    return client;
-  };
-  broker.on('connackSent', (_connack: unknown, client: Client) => releaseHeldDeliveries(client));
+export const protocolConformanceStage = defineHookStage({
+  name: 'protocol',
 
-  const preConnect = broker.preConnect;
-  broker.preConnect = (client, packet, callback) => {
+  preConnect(client, packet, callback, next) {
     const refusal = clientIdRefusal(packet);
-    if (refusal === undefined) return preConnect(client, packet, callback);
-    refuseConnection(client, refusal);
+    if (refusal === undefined) return next(client, packet, callback);
+    client.refuseConnect(refusal);
     // Not an error: that would make Aedes destroy the socket before the CONNACK is sent.
     callback(null, false);
-  };
+  },
 
-  const authorizeSubscribe = broker.authorizeSubscribe;
-  broker.authorizeSubscribe = (client, subscription, callback) => {
-    prepareDeliveries(client);
-    authorizeSubscribe(client, subscription, (error, granted) => {
+  authorizeSubscribe(client: MqttBrokerClient, subscription, callback, next) {
+    const aedesClient = aedesClientOf(client);
+    prepareDeliveries(aedesClient);
+    next(client, subscription, (error, granted) => {
       if (!error) noteSubscriptionGrant(subscription, granted);
-      if (!error && granted) noteGrantedQos(client, granted.qos);
+      if (!error && granted) noteGrantedQos(aedesClient, granted.qos);
       callback(error, granted);
     });
-  };
+  },
+
+  authorizeForward(client, packet, next) {
+    // In place: Aedes writes the packet it passed here when it empties a session's queue.
+    setOutgoingDupFlag(packet);
+    limitToGrantedQos(aedesClientOf(client), packet);
+    return next(client, packet);
+  },
+});
+
+/**
+ * The corrections that are not hooks: the SUBACK written with the granted QoS, the store keeping
+ * granted subscriptions only, and deliveries held until the CONNACK. Once per broker, once its
+ * persistence is set up, before it handles clients. The strict parser is installed per client by
+ * the adapter's `handle`.
+ */
+export function installProtocolConformance(broker: Aedes): void {
+  broker.on('connackSent', (_connack: unknown, client: Client) => releaseHeldDeliveries(client));
   // First, so that every other listener sees the granted QoS.
   broker.prependListener('subscribe', answerSubscribe);
   storeGrantedSubscriptionsOnly((broker as unknown as { persistence: Parameters<typeof storeGrantedSubscriptionsOnly>[0] }).persistence);
   broker.on('subscribe', (_subscriptions: unknown, client: Client) => refreshGrantedQos(client));
   broker.on('unsubscribe', (_topics: unknown, client: Client) => refreshGrantedQos(client));
-
-  const authorizeForward = broker.authorizeForward;
-  broker.authorizeForward = (client, packet) => {
-    // In place: Aedes writes the packet it passed here when it empties a session's queue.
-    setOutgoingDupFlag(packet);
-    limitToGrantedQos(client, packet);
-    return authorizeForward(client, packet);
-  };
 }

@@ -1,4 +1,4 @@
-import type { AedesPublishPacket } from 'aedes';
+import type { MqttPublishPacket } from '../../mqtt-broker.js';
 
 /**
  * Sets the DUP flag of a PUBLISH the server is about to send. Aedes copies it from the incoming
@@ -11,7 +11,7 @@ import type { AedesPublishPacket } from 'aedes';
  *   previous connection, and a re-delivery MUST have DUP 1 [MQTT-3.3.1-1]. The queue does not tell
  *   sent from unsent messages; DUP 1 only says "might be a re-delivery", so all get it.
  */
-export function setOutgoingDupFlag(packet: AedesPublishPacket): void {
+export function setOutgoingDupFlag(packet: MqttPublishPacket): void {
   if (packet.messageId !== undefined) packet.dup = true;
   else if (packet.dup) packet.dup = false;
 }

@@ -22,7 +22,7 @@ interface RefusableClient {
  * after the refused CONNECT may be processed [MQTT-3.1.4-5]. `end()` closes the WebSocket after
  * the CONNACK frame, where destroying it could drop that frame.
  */
-export function refuseConnection(client: Client, returnCode: ConnackReturnCode): void {
+export function refuseConnection(client: Client, returnCode: number): void {
   const refusable = client as unknown as RefusableClient;
   refusable.pause();
   refusable.conn.end(CONNACKS[returnCode]);

@@ -1,6 +1,7 @@
 import type { ConnectPacket } from 'aedes';
+import type { MqttConnectPacket } from '../../mqtt-broker.js';
 import { ConnackReturnCode } from './connection-refusal.js';
-import { topicNameError } from '../topic/index.js';
+import { topicNameError } from '../../../topic/index.js';
 
 /** The part of mqtt-packet's BufferList the protocol level check reads. */
 interface ByteList {
@@ -60,7 +61,7 @@ export function connectViolation(packet: ConnectPacket, bytesRead: number, packe
  * (CleanSession 0) with a zero-length identifier is refused with code 2 [MQTT-3.1.3-8]; MQTT 3.1
  * has no zero-length identifiers at all.
  */
-export function clientIdRefusal(packet: ConnectPacket): ConnackReturnCode | undefined {
+export function clientIdRefusal(packet: MqttConnectPacket): ConnackReturnCode | undefined {
   if (packet.clientId.length > 0) return undefined;
   return packet.clean && packet.protocolVersion === 4 ? undefined : ConnackReturnCode.IdentifierRejected;
 }

@@ -1,0 +1,227 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { Logger } from '@nestjs/common';
+import { Aedes, type AedesOptions, type AedesPublishPacket, type Client, type Subscription } from 'aedes';
+import type { MqttUpgradeRequest } from '../../interfaces/mqtt-upgrade-request.interface.js';
+import { TrustedProxies } from '../../security/trusted-proxies.js';
+import { composeHookChain, type MqttHookStage, type MqttHooks } from '../hook-chain.js';
+import type {
+  MqttBroker,
+  MqttBrokerEvents,
+  MqttConnectPacket,
+  MqttDone,
+  MqttMessageListener,
+  MqttOfflineQueueFilter,
+  MqttPublishPacket,
+} from '../mqtt-broker.js';
+import { aedesClientOf, describeAedesClient, describeAedesClientOrNull } from './aedes-client.js';
+import { readInstalledAedes, verifyAedesBroker, verifyAedesContract } from './aedes-contract.js';
+import { filterOfflineQueue } from './offline-queue.persistence.js';
+import { bindPacketSizeLimit, limitPacketSize } from './packet-size.limit.js';
+import { installProtocolConformance, protocolConformanceStage } from './protocol/mqtt-protocol.conformance.js';
+import { bindStrictPacketParser, installStrictPacketParser } from './protocol/strict-packet-parser.js';
+import { bindSlowConsumerLimit, limitBufferedBytes } from './slow-consumer.limit.js';
+
+/** What the adapter needs besides the hook stages: Aedes' own options and the limits it enforces on bytes. */
+export interface AedesBrokerSettings {
+  /**
+   * The module's broker options that are set (`id`, the counts of `AEDES_COUNT_OPTIONS`,
+   * `maxTopicLevels`, `maxInflightInbound`, `persistence`, `mq`). The module names them as Aedes 1.2
+   * does, so they are passed as they are; a broker that names them otherwise maps them here.
+   */
+  brokerOptions: Record<string, unknown>;
+  /** Largest packet accepted, by the length its fixed header announces. */
+  maxPacketSize: number;
+  /** Bytes that may wait for a subscriber that does not read; 0: no limit. */
+  maxBufferedBytes: number;
+  /** Proxies whose `X-Forwarded-For` gives the client's address. */
+  trustedProxies: readonly string[];
+  /** The stages of the hook chain besides the adapter's own `protocol` stage; lib/broker/hook-chain.ts orders them. */
+  stages: readonly MqttHookStage[];
+}
+
+/**
+ * Checks, before anything is built, that the installed Aedes and mqtt-packet have every internal
+ * this adapter uses (aedes-contract.ts), and binds the overrides to them. Throws, so the app
+ * refuses to start, on any mismatch.
+ */
+export async function prepareAedesAdapter(): Promise<void> {
+  const verified = verifyAedesContract(await readInstalledAedes());
+  bindStrictPacketParser(verified.parserPrototype);
+  bindPacketSizeLimit(verified.parserPrototype);
+  bindSlowConsumerLimit(verified.clientPrototype);
+}
+
+type AedesInternals = Aedes & {
+  clients: Record<string, Client | undefined>;
+  mq: { emit(packet: object, callback?: () => void): unknown };
+  persistence: { destroy?: () => Promise<void> } & Parameters<typeof filterOfflineQueue>[0];
+  _heartbeatInterval?: NodeJS.Timeout;
+  _clearWillInterval?: NodeJS.Timeout;
+};
+
+/**
+ * `MqttBroker` on Aedes 1.2: the one class that holds an Aedes instance. Clients reach the rest of
+ * the library as `MqttBrokerClient` descriptions (one per connection), packets as the objects Aedes
+ * routes, typed as the library's own; the hook chain is installed in Aedes' hooks once.
+ */
+export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements MqttBroker {
+  private readonly logger = new Logger('MqttWsModule');
+  private readonly proxies: TrustedProxies;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly aedes: AedesInternals,
+    private readonly settings: AedesBrokerSettings,
+  ) {
+    super();
+    this.proxies = new TrustedProxies(settings.trustedProxies);
+  }
+
+  /** Builds Aedes and installs the chain. `prepareAedesAdapter()` must have resolved. */
+  static async create(settings: AedesBrokerSettings): Promise<AedesMqttBroker> {
+    const aedes = (await Aedes.createBroker(settings.brokerOptions as AedesOptions)) as AedesInternals;
+    try {
+      verifyAedesBroker(aedes);
+    } catch (error) {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      throw error;
+    }
+    // Aedes' timers must not keep a process alive whose app failed to start and never closed it.
+    aedes._heartbeatInterval?.unref();
+    aedes._clearWillInterval?.unref();
+    const broker = new AedesMqttBroker(aedes, settings);
+    broker.installHooks();
+    installProtocolConformance(aedes);
+    // ─── QoS 2 release fix (issue 11 item 7): `installQos2ReleaseFix(aedes);` from ./qos2-release.js goes here. ───
+    broker.forwardEvents();
+    return broker;
+  }
+
+  get id(): string {
+    return this.aedes.id;
+  }
+
+  get closed(): boolean {
+    return this.aedes.closed;
+  }
+
+  get connectedClients(): number {
+    return this.aedes.connectedClients;
+  }
+
+  /**
+   * The Aedes instance behind the adapter. Unsupported: whatever is done to it is outside what
+   * the library tests and may break with any release (see `MqttService.broker`).
+   */
+  get unsupportedInstance(): unknown {
+    return this.aedes;
+  }
+
+  handle(stream: Duplex, request: MqttUpgradeRequest | undefined): void {
+    // Aedes copies `request.connDetails` to `client.connDetails`: the address behind trusted proxies.
+    if (request) (request as MqttUpgradeRequest & { connDetails?: unknown }).connDetails = this.proxies.connectionDetails(request);
+    const client = this.aedes.handle(stream, request as IncomingMessage);
+    limitPacketSize(client, this.settings.maxPacketSize);
+    if (this.settings.maxBufferedBytes > 0) limitBufferedBytes(client, this.settings.maxBufferedBytes);
+    installStrictPacketParser(client);
+  }
+
+  publish(packet: MqttPublishPacket, done: MqttDone): void {
+    this.aedes.publish(packet as unknown as AedesPublishPacket, done as (error?: Error) => void);
+  }
+
+  subscribe(filter: string, listener: MqttMessageListener, done: MqttDone): void {
+    // Aedes' typings leave out the error it reports for a filter deeper than maxTopicLevels.
+    this.aedes.subscribe(filter, listener as unknown as Parameters<Aedes['subscribe']>[1], done as () => void);
+  }
+
+  signal(topic: string, payload: Buffer): void {
+    this.aedes.mq.emit({ cmd: 'publish', topic, payload, qos: 0, retain: false }, noop);
+  }
+
+  onClientConnectedElsewhere(listener: (clientId: string) => void): void {
+    // Aedes publishes each new client's id on `$SYS/<broker id>/new/clients`, on the emitter a cluster shares.
+    const ownId = this.aedes.id;
+    const onNewClient = (packet: { topic: string; payload: Buffer | string }, done: () => void): void => {
+      if (packet.topic.split('/', 2)[1] !== ownId) listener(packet.payload.toString());
+      done();
+    };
+    this.aedes.subscribe('$SYS/+/new/clients', onNewClient as never, noop);
+  }
+
+  hasClient(clientId: string): boolean {
+    return this.aedes.clients[clientId] !== undefined;
+  }
+
+  filterOfflineQueue(filter: MqttOfflineQueueFilter): void {
+    filterOfflineQueue(this.aedes.persistence, filter);
+  }
+
+  close(): Promise<void> {
+    return (this.closing ??= this.closeNow());
+  }
+
+  private async closeNow(): Promise<void> {
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    // Aedes leaves its persistence open.
+    await this.aedes.persistence.destroy?.().catch((error: Error) => this.logger.warn(`Closing the persistence failed: ${error.message}`));
+  }
+
+  /**
+   * The chain, composed once, in Aedes' hooks. Each hook finds the client's description (a symbol
+   * property) and calls the chain; the chain ends in Aedes' own defaults. No closure per call.
+   */
+  private installHooks(): void {
+    const aedes = this.aedes;
+    const defaults = {
+      preConnect: aedes.preConnect,
+      authenticate: aedes.authenticate,
+      authorizePublish: aedes.authorizePublish,
+      authorizeSubscribe: aedes.authorizeSubscribe,
+      authorizeForward: aedes.authorizeForward,
+      published: aedes.published,
+    };
+    const last: MqttHooks = {
+      preConnect: (client, packet, callback) => defaults.preConnect(aedesClientOf(client), packet as never, callback),
+      authenticate: (client, username, password, callback) =>
+        defaults.authenticate(aedesClientOf(client), username as string, password as Buffer, callback as never),
+      authorizePublish: (client, packet, callback) =>
+        defaults.authorizePublish(client && aedesClientOf(client), packet as never, callback as (error?: Error | null) => void),
+      authorizeSubscribe: (client, subscription, callback) =>
+        defaults.authorizeSubscribe(aedesClientOf(client), subscription as Subscription, callback as never),
+      authorizeForward: (client, packet) => defaults.authorizeForward(aedesClientOf(client), packet as AedesPublishPacket) as never,
+      published: (packet, client, done) => defaults.published(packet as AedesPublishPacket, (client && aedesClientOf(client)) as Client, done as never),
+    };
+    const chain = composeHookChain([protocolConformanceStage, ...this.settings.stages], last);
+    aedes.preConnect = (client, packet, callback) => chain.preConnect(describeAedesClient(client), packet as MqttConnectPacket, callback);
+    aedes.authenticate = (client, username, password, callback) => {
+      const described = describeAedesClient(client);
+      described.username = username ?? undefined;
+      chain.authenticate(described, username ?? undefined, password ?? undefined, callback as never);
+    };
+    aedes.authorizePublish = (client, packet, callback) =>
+      chain.authorizePublish(describeAedesClientOrNull(client), packet as MqttPublishPacket, callback as MqttDone);
+    aedes.authorizeSubscribe = (client, subscription, callback) =>
+      chain.authorizeSubscribe(describeAedesClient(client), subscription as never, callback as never);
+    aedes.authorizeForward = (client, packet) => chain.authorizeForward(describeAedesClient(client), packet as MqttPublishPacket) as never;
+    aedes.published = (packet, client, done) => chain.published(packet as MqttPublishPacket, describeAedesClientOrNull(client), done as MqttDone);
+  }
+
+  /** Aedes' client events, with the client's description. Listeners added after the protocol's own, so they see the granted QoS. */
+  private forwardEvents(): void {
+    const aedes = this.aedes;
+    aedes.on('clientReady', (client: Client) => this.emit('clientConnected', describeAedesClient(client)));
+    aedes.on('clientDisconnect', (client: Client) => this.emit('clientDisconnected', describeAedesClient(client)));
+    aedes.on('subscribe', (subscriptions: Subscription[], client: Client) =>
+      this.emit('subscribed', subscriptions as unknown as MqttBrokerEvents['subscribed'][0], describeAedesClient(client)),
+    );
+    aedes.on('unsubscribe', (filters: string[], client: Client) => this.emit('unsubscribed', filters, describeAedesClient(client)));
+    aedes.on('clientError', (client: Client, error: Error) => this.emit('clientError', describeAedesClient(client), error));
+    // Aedes' typings leave out the 'error' it emits when its persistence fails; unheard, it ends the process, as in Aedes.
+    (aedes as unknown as EventEmitter).on('error', (error: Error) => this.emit('error', error));
+  }
+}
+
+function noop(): void {}

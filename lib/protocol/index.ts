@@ -1,1 +1,0 @@
-export { applyMqttProtocolConformance } from './mqtt-protocol.conformance.js';
