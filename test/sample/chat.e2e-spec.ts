@@ -1,4 +1,4 @@
-import { MqttService } from 'nestjs-mqtt-ws';
+import { brokerOf } from '../utils/broker.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { connectWithCookie, joinRoom, signIn, startChat, type DemoUser, type RunningChat } from './chat-app.js';
 
@@ -170,9 +170,8 @@ describe('sample 02: chat, over MQTT', () => {
     await bob.client.subscribe('chat/rooms/general/presence/alice', 1);
     await bob.client.waitFor(1, 'chat/rooms/general/presence/alice');
 
-    const broker = chat.app.get(MqttService).broker;
     const firstGone = new Promise<void>((resolve) =>
-      broker.on('clientDisconnect', (client) => client.id === firstTab.client.options.clientId && resolve()),
+      brokerOf(chat.app).on('clientDisconnected', (client) => client.id === firstTab.client.options.clientId && resolve()),
     );
     await firstTab.end();
     await firstGone;
