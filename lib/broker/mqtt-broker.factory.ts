@@ -7,6 +7,7 @@ import { applyMqttProtocolConformance } from '../protocol/index.js';
 import { createRedisBackends, type MqttRedisHealth } from '../cluster/index.js';
 import type { MqttAuthPolicyHost } from '../security/mqtt-auth-policy.host.js';
 import { applyMqttSecurity } from '../security/mqtt-security.js';
+import { installQos2ReleaseFix } from './aedes/qos2-release.js';
 
 const BROKER_OPTIONS = ['id', ...AEDES_COUNT_OPTIONS, 'maxTopicLevels', 'maxInflightInbound'] as const;
 
@@ -26,6 +27,7 @@ export async function createMqttBroker(
   brokerOptions.persistence = redis?.persistence ?? (await resolveBackend(options.persistence));
   brokerOptions.mq = redis?.mq ?? (await resolveBackend(options.mq));
   const broker = await Aedes.createBroker(brokerOptions);
+  installQos2ReleaseFix(broker);
   // Aedes' timers must not keep a process alive whose app failed to start and never closed it.
   const timers = broker as unknown as Record<'_heartbeatInterval' | '_clearWillInterval', NodeJS.Timeout | undefined>;
   timers._heartbeatInterval?.unref();
