@@ -8,12 +8,49 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import { MqttService, MqttWsModule, type MqttWsModuleOptions } from '../../lib/index.js';
+import { describeWithRedis, RedisServer } from '../cluster/utils/redis-server.js';
 import { startApp } from '../utils/app.js';
+import { TestClient } from '../utils/mqtt-client.js';
 import { ProtocolClient } from './protocol-client.js';
 
 const PAYLOADS = ['x0', 'x1', 'x2'];
+/** Runs of the MQTT.js scenario; before the fix about half of them lost or duplicated a message. */
+const RUNS = 50;
+/** How long a run may take before it counts as a lost message. */
+const RUN_DEADLINE = 5000;
 
-/** The three queued messages' PUBRECs, encoded into one buffer: one WebSocket message, one read. */
+/**
+ * Keeps this process's event loop busy (the app and its clients share it) until stopped: each turn
+ * burns a few milliseconds, so packets pile up in the sockets and Aedes reads several at once, as on
+ * a loaded server. Bounded, in case a test never stops it.
+ */
+function busyEventLoop(): () => void {
+  let turnsLeft = 20_000;
+  const burn = () => {
+    if (--turnsLeft <= 0) return;
+    const until = performance.now() + 5;
+    while (performance.now() < until);
+    setImmediate(burn);
+  };
+  setImmediate(burn);
+  return () => {
+    turnsLeft = 0;
+  };
+}
+
+/** The payloads `client` received once `last` has arrived or `ms` have passed, whichever comes first. */
+async function payloadsUntil(client: TestClient, last: string, ms: number): Promise<string> {
+  const deadline = Date.now() + ms;
+  const payloads = () => client.messages.map((message) => message.payload.toString());
+  while (!payloads().includes(last) && Date.now() < deadline) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([client.waitFor(client.messages.length + 1), new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now())))]);
+    clearTimeout(timer);
+  }
+  return payloads().join(' ');
+}
+
+/** PUBRECs encoded into one buffer: one WebSocket message, so Aedes reads and handles them in one turn. */
 function pubrecsInOneWrite(messageIds: number[]): Buffer {
   return Buffer.concat(messageIds.map((messageId) => mqttPacket.generate({ cmd: 'pubrec', messageId })));
 }
@@ -96,7 +133,44 @@ function describeQos2Release(name: string, moduleOptions: () => MqttWsModuleOpti
       const { client: third } = await connected('burst-resend');
       expect(await third.next(500)).toBeUndefined();
     });
+
+    it(`delivers x0, x1, x2 exactly once to a resumed MQTT.js session, ${RUNS} times with the event loop busy`, async () => {
+      const outcomes: string[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        const clientId = `mqttjs-${run}`;
+        const subscriber = await TestClient.connect(url, { clientId, clean: false });
+        await subscriber.subscribe('t/#', 2);
+        await subscriber.end();
+        for (const payload of PAYLOADS) await mqtt.publish('t/a', payload, { qos: 2 });
+
+        const stopBusy = busyEventLoop();
+        const resumed = await TestClient.connect(url, { clientId, clean: false });
+        const received = await payloadsUntil(resumed, 'x2', RUN_DEADLINE);
+        stopBusy();
+        await resumed.end();
+
+        // What the session still holds comes back on the next connection, before a new message.
+        const third = await TestClient.connect(url, { clientId, clean: false });
+        await mqtt.publish('t/a', 'end', { qos: 2 });
+        const replayed = await payloadsUntil(third, 'end', RUN_DEADLINE);
+        await third.end(true);
+        outcomes.push(`run ${run}: ${received} | ${replayed}`);
+      }
+      expect(outcomes.filter((outcome) => !outcome.endsWith(': x0 x1 x2 | end'))).toEqual([]);
+    }, RUNS * 3 * RUN_DEADLINE);
   });
 }
 
 describeQos2Release('QoS 2 release on a resumed session (in-memory persistence)', () => ({}));
+
+// aedes-persistence-redis was never affected; its PUBREL records now are copies too.
+describeWithRedis('QoS 2 release on Redis', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  describeQos2Release('QoS 2 release on a resumed session (aedes-persistence-redis)', () => ({ redis: { url: redis.url, keyPrefix: 'qos2-release:' } }));
+});
