@@ -29,6 +29,9 @@ const VALIDATOR = 'lib/security/mqtt-security-options.validator.ts';
 const FACTORY = 'lib/broker/mqtt-broker.factory.ts';
 const PROXIES = 'lib/security/trusted-proxies.ts';
 const FRAMES = 'lib/transport/websocket-frame-reader.ts';
+const QOS2_RELEASE = 'lib/broker/aedes/qos2-release.ts';
+const QOS2_RELEASE_SPEC = 'test/protocol/qos2-release.e2e-spec.ts';
+const QOS2_CONTRACT_SPEC = 'test/protocol/qos2-release-contract.e2e-spec.ts';
 /** The factory without one Aedes option: Aedes then uses its own default. */
 const withoutAedesOption = (option) => ({
   file: FACTORY,
@@ -103,6 +106,11 @@ export const PROTECTIONS = [
   { name: 'authorizeSubscribe: a lower QoS', edits: [{ file: HOOKS, search: 'if (granted < subscription.qos) subscription.qos = granted;', replace: '' }], spec: AUTH, test: 'downgrades' },
   { name: 'authorizeForward: false → not delivered', edits: [{ file: HOOKS, search: 'return allowed === true ? authorizeForward(client, packet as AedesPublishPacket) : null;', replace: 'return authorizeForward(client, packet as AedesPublishPacket);' }], spec: AUTH, test: 'filters forwarding' },
   { name: 'authorizeForward: throws → not delivered', edits: [{ file: HOOKS, search: '      logger.error(`Auth policy failed to forward "${packet.topic}" to ${describeClient(client)}: ${messageOf(error)}`);\n      return null;', replace: '      return authorizeForward(client, packet as AedesPublishPacket);' }], spec: AUTH, test: 'filters forwarding' },
+  // The lost QoS 2 message (issue 11 item 7): PUBRECs read together must each release their own packet identifier.
+  { name: 'QoS 2 release: each PUBREL gets its own record in the persistence', edits: [{ file: QOS2_RELEASE, search: '  store.outgoingUpdate = contract.inMemory ? updateWithInMemoryPubrelRecord : updateWithPubrelCopy;\n', replace: '' }], spec: QOS2_RELEASE_SPEC },
+  { name: 'QoS 2 release: the in-memory store matches a PUBREL by its packet identifier', edits: [{ file: QOS2_RELEASE, search: 'contract.inMemory ? updateWithInMemoryPubrelRecord : updateWithPubrelCopy', replace: 'updateWithPubrelCopy' }], spec: QOS2_RELEASE_SPEC, test: 'one write' },
+  { name: 'QoS 2 release: refuses at start-up an aedes or aedes-persistence it was not written for', edits: [{ file: QOS2_RELEASE, search: 'if (installed[name] !== supported) {', replace: 'if (installed[name] !== supported && Number.isNaN(0)) {' }], spec: QOS2_CONTRACT_SPEC, test: 'refuses' },
+  { name: 'QoS 2 release: refuses a persistence without outgoingUpdate', edits: [{ file: QOS2_RELEASE, search: "if (typeof (persistence as Partial<OutgoingStore> | undefined)?.outgoingUpdate !== 'function') {", replace: "if (typeof (persistence as Partial<OutgoingStore> | undefined)?.outgoingUpdate !== 'function' && Number.isNaN(0)) {" }], spec: QOS2_CONTRACT_SPEC, test: 'without outgoingUpdate' },
   // Bad option values.
   unvalidated('maxConnections', "for (const option of ['maxConnections', 'maxConnectionsPerIp', 'maxBufferedBytes'] as const)", "for (const option of ['maxConnectionsPerIp', 'maxBufferedBytes'] as const)"),
   unvalidated('maxConnectionsPerIp', "for (const option of ['maxConnections', 'maxConnectionsPerIp', 'maxBufferedBytes'] as const)", "for (const option of ['maxConnections', 'maxBufferedBytes'] as const)", PER_ADDRESS),
