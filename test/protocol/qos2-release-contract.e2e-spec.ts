@@ -4,7 +4,7 @@
  * the same assertions unchanged. The end-to-end behaviour is in qos2-release.e2e-spec.ts.
  */
 import type { Aedes } from 'aedes';
-import memoryPersistence from 'aedes-persistence';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import {
   assertQos2ReleaseContract,
@@ -29,6 +29,8 @@ interface OutgoingStore {
 }
 
 const client = { id: 'resumed' };
+/** aedes-persistence's factory of its in-memory store (a CommonJS module whose typings declare an ES default export). */
+const memoryPersistence = createRequire(import.meta.url)('aedes-persistence') as () => unknown;
 
 /** A fresh in-memory store of aedes-persistence, the default of Aedes, with the fix installed as the module does. */
 function fixedMemoryStore(): OutgoingStore {
