@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import {
   assertQos2ReleaseContract,
+  assertQos2ReleaseVersions,
   installQos2ReleaseFix,
   QOS2_RELEASE_SUPPORTED_VERSIONS,
 } from '../../lib/broker/aedes/qos2-release.js';
@@ -98,7 +99,9 @@ describe('QoS 2 release fix: the start-up contract check', () => {
   const supported = { ...QOS2_RELEASE_SUPPORTED_VERSIONS };
 
   it('accepts the installed packages, and tells the in-memory store from others', () => {
+    expect(() => assertQos2ReleaseVersions()).not.toThrow();
     expect(assertQos2ReleaseContract(memoryPersistence())).toEqual({ inMemory: true });
+    expect(assertQos2ReleaseContract({ persistence: memoryPersistence() })).toEqual({ inMemory: true });
     expect(assertQos2ReleaseContract({ outgoingUpdate: async () => undefined })).toEqual({ inMemory: false });
   });
 
@@ -109,9 +112,9 @@ describe('QoS 2 release fix: the start-up contract check', () => {
     ['aedes-persistence', undefined],
   ] as const)('refuses %s %s, naming the package, the version found and the version supported', (name, found) => {
     const expected = QOS2_RELEASE_SUPPORTED_VERSIONS[name];
-    expect(() => assertQos2ReleaseContract(memoryPersistence(), { ...supported, [name]: found })).toThrow(
-      `nestjs-mqtt-ws: ${name} ${found ?? '(not found)'} is installed, but this version supports ${name} ${expected} only`,
-    );
+    const message = `nestjs-mqtt-ws: ${name} ${found ?? '(not found)'} is installed, but this version supports ${name} ${expected} only`;
+    expect(() => assertQos2ReleaseVersions({ ...supported, [name]: found })).toThrow(message);
+    expect(() => assertQos2ReleaseContract(memoryPersistence(), { ...supported, [name]: found })).toThrow(message);
   });
 
   it('refuses a persistence without outgoingUpdate', () => {

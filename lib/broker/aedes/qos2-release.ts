@@ -34,31 +34,46 @@ import type { Aedes } from 'aedes';
  * only their own record; allocating per message there would buy nothing.
  */
 export function installQos2ReleaseFix(broker: Aedes): void {
-  const persistence = persistenceOf(broker);
-  const contract = assertQos2ReleaseContract(persistence);
-  const store = persistence as OutgoingStore & { [ORIGINAL_OUTGOING_UPDATE]?: OutgoingUpdate };
+  const contract = assertQos2ReleaseContract(broker);
+  const store = persistenceOf(broker) as OutgoingStore & { [ORIGINAL_OUTGOING_UPDATE]?: OutgoingUpdate };
   if (store[ORIGINAL_OUTGOING_UPDATE] !== undefined) return;
   store[ORIGINAL_OUTGOING_UPDATE] = store.outgoingUpdate;
   store.outgoingUpdate = contract.inMemory ? updateWithInMemoryPubrelRecord : updateWithPubrelCopy;
 }
 
-/** What the fix relies on; the check below refuses anything else. */
+/** What the fix relies on; the checks below refuse anything else. */
 export const QOS2_RELEASE_SUPPORTED_VERSIONS = { aedes: '1.2.0', 'aedes-persistence': '11.0.0' } as const;
 
 export type Qos2ReleasePackage = keyof typeof QOS2_RELEASE_SUPPORTED_VERSIONS;
 
+export type InstalledVersions = Record<Qos2ReleasePackage, string | undefined>;
+
 /**
- * Verifies, at start-up, every internal the fix relies on, and tells whether `persistence` is
- * aedes-persistence's in-memory store. Throws, naming the package, the version found and the version
- * supported, when the installed `aedes` (its `handlers/pubrec.js` and `handlers/connect.js`, which
- * hand PUBRELs to `outgoingUpdate`) or `aedes-persistence` (its in-memory store's matching rules) is
- * not the one it was written against, or when the persistence has no `outgoingUpdate`.
+ * Verifies, at start-up, every internal the fix relies on, and tells whether the persistence (of a
+ * broker, or given itself) is aedes-persistence's in-memory store. Throws when the versions do not
+ * match (see `assertQos2ReleaseVersions`) or when the persistence has no `outgoingUpdate`.
  * `installed` is for tests of a drifted install.
  */
-export function assertQos2ReleaseContract(
-  persistence: unknown,
-  installed: Record<Qos2ReleasePackage, string | undefined> = installedVersions(),
-): { inMemory: boolean } {
+export function assertQos2ReleaseContract(brokerOrPersistence: unknown, installed: InstalledVersions = installedVersions()): { inMemory: boolean } {
+  assertQos2ReleaseVersions(installed);
+  const persistence = persistenceOf(brokerOrPersistence) ?? brokerOrPersistence;
+  if (typeof (persistence as Partial<OutgoingStore> | undefined)?.outgoingUpdate !== 'function') {
+    throw new Error(
+      'nestjs-mqtt-ws: the broker persistence has no outgoingUpdate(client, packet) method; the Aedes persistence interface ' +
+        `of aedes ${QOS2_RELEASE_SUPPORTED_VERSIONS.aedes} requires one. Give "persistence" an aedes-persistence compatible store.`,
+    );
+  }
+  const store = (persistence as { asyncPersistence?: unknown }).asyncPersistence ?? persistence;
+  return { inMemory: store instanceof memoryStoreClass() };
+}
+
+/**
+ * The part of the check that needs no broker: throws, naming the package, the version found and the
+ * version supported, when the installed `aedes` (its `handlers/pubrec.js` and `handlers/connect.js`,
+ * which hand PUBRELs to `outgoingUpdate`) or `aedes-persistence` (its in-memory store's matching
+ * rules), as Aedes resolves it, is not the one the fix was written against.
+ */
+export function assertQos2ReleaseVersions(installed: InstalledVersions = installedVersions()): void {
   for (const name of Object.keys(QOS2_RELEASE_SUPPORTED_VERSIONS) as Qos2ReleasePackage[]) {
     const supported = QOS2_RELEASE_SUPPORTED_VERSIONS[name];
     if (installed[name] !== supported) {
@@ -68,14 +83,6 @@ export function assertQos2ReleaseContract(
       );
     }
   }
-  if (typeof (persistence as Partial<OutgoingStore> | undefined)?.outgoingUpdate !== 'function') {
-    throw new Error(
-      'nestjs-mqtt-ws: the broker persistence has no outgoingUpdate(client, packet) method; the Aedes persistence interface ' +
-        `of aedes ${QOS2_RELEASE_SUPPORTED_VERSIONS.aedes} requires one. Give "persistence" an aedes-persistence compatible store.`,
-    );
-  }
-  const store = (persistence as { asyncPersistence?: unknown }).asyncPersistence ?? persistence;
-  return { inMemory: store instanceof memoryStoreClass() };
 }
 
 type OutgoingUpdate = (client: unknown, packet: OutgoingPacket, done?: unknown) => unknown;
@@ -99,26 +106,27 @@ const ORIGINAL_OUTGOING_UPDATE = Symbol('outgoingUpdate without the QoS 2 releas
  */
 const PUBREL_RECORD_BROKER_ID = 'nestjs-mqtt-ws/pubrel';
 
-function updateWithPubrelCopy(this: OutgoingStore & { [ORIGINAL_OUTGOING_UPDATE]: OutgoingUpdate }, client: unknown, packet: OutgoingPacket, done?: unknown) {
-  const record = packet.cmd === 'pubrel' ? { cmd: 'pubrel', messageId: packet.messageId } : packet;
-  return this[ORIGINAL_OUTGOING_UPDATE](client, record, done);
+type FixedStore = OutgoingStore & { [ORIGINAL_OUTGOING_UPDATE]: OutgoingUpdate };
+
+function updateWithPubrelCopy(this: FixedStore, client: unknown, packet: OutgoingPacket, done?: unknown) {
+  return update(this, client, packet.cmd === 'pubrel' ? { cmd: 'pubrel', messageId: packet.messageId } : packet, done);
 }
 
-function updateWithInMemoryPubrelRecord(
-  this: OutgoingStore & { [ORIGINAL_OUTGOING_UPDATE]: OutgoingUpdate },
-  client: unknown,
-  packet: OutgoingPacket,
-  done?: unknown,
-) {
+function updateWithInMemoryPubrelRecord(this: FixedStore, client: unknown, packet: OutgoingPacket, done?: unknown) {
   const record =
     packet.cmd === 'pubrel'
       ? { cmd: 'pubrel', messageId: packet.messageId, brokerId: PUBREL_RECORD_BROKER_ID, brokerCounter: packet.messageId }
       : packet;
-  return this[ORIGINAL_OUTGOING_UPDATE](client, record, done);
+  return update(this, client, record, done);
 }
 
-function persistenceOf(broker: Aedes): unknown {
-  return (broker as unknown as { persistence?: unknown }).persistence;
+/** The store's own method, with a callback only when Aedes gave one (stores may look at the arity). */
+function update(store: FixedStore, client: unknown, record: OutgoingPacket, done: unknown) {
+  return done === undefined ? store[ORIGINAL_OUTGOING_UPDATE](client, record) : store[ORIGINAL_OUTGOING_UPDATE](client, record, done);
+}
+
+function persistenceOf(broker: unknown): unknown {
+  return (broker as { persistence?: unknown } | undefined)?.persistence;
 }
 
 /** The `require` of Aedes itself: the aedes-persistence it loads is the one that matters. */
