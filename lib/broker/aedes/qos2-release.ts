@@ -6,15 +6,15 @@ import type { Aedes } from 'aedes';
 /**
  * The lost QoS 2 message (issue 11 item 7; the upstream reports are in docs/upstream-reports.md).
  *
- * On a resumed persistent session, PUBRECs that reach Aedes in one read are handled in one turn.
- * For each, Aedes' `handlers/pubrec.js` builds a PUBREL, hands that very object to
- * `persistence.outgoingUpdate` and writes it once the store's promise resolves. The in-memory store
- * of aedes-persistence then (a) keeps that object as the session's record, and (b) matches a later
- * PUBREL, which carries no `brokerId`/`brokerCounter`, against the first record whose `brokerId` is
- * undefined too, i.e. the previous PUBREL, and rewrites that record's packet identifier. The
- * rewritten identifier goes on the wire: one packet identifier is released twice and another never
- * [MQTT-4.3.3-1], and the PUBLISH records the PUBRELs should have replaced stay queued, so the next
- * connection replays messages already delivered.
+ * For each PUBREC of a persistent session, Aedes' `handlers/pubrec.js` builds a PUBREL, hands that
+ * very object to `persistence.outgoingUpdate` and writes it once the store's promise resolves. The
+ * in-memory store of aedes-persistence (a) keeps that object as the session's record, and (b)
+ * matches a PUBREL, which carries no `brokerId`/`brokerCounter`, against the first record whose
+ * `brokerId` is undefined too: an earlier PUBREL still waiting for its PUBCOMP, whose packet
+ * identifier it rewrites. The PUBLISH record the new PUBREL should replace stays queued, so the next
+ * connection replays a message already delivered; and when PUBRECs arrive in one read (all handled
+ * in one turn, before any write), the rewritten identifier goes on the wire: one packet identifier
+ * is released twice and another never [MQTT-4.3.3-1].
  *
  * Why the persistence and not the PUBREC handler: the handler is a module-private function that
  * Aedes' packet switch calls directly, and the only way in front of it is the parser's per-packet
@@ -134,7 +134,7 @@ function requireFromAedes(): NodeJS.Require {
   return createRequire(createRequire(import.meta.url).resolve('aedes'));
 }
 
-function installedVersions(): Record<Qos2ReleasePackage, string | undefined> {
+function installedVersions(): InstalledVersions {
   return {
     aedes: readVersion(() => join(dirname(createRequire(import.meta.url).resolve('aedes')), 'package.json')),
     'aedes-persistence': readVersion(() => requireFromAedes().resolve('aedes-persistence/package.json')),
