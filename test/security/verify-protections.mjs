@@ -33,6 +33,9 @@ const VALIDATOR = 'lib/security/mqtt-security-options.validator.ts';
 const FACTORY = 'lib/broker/mqtt-broker.factory.ts';
 const PROXIES = 'lib/security/trusted-proxies.ts';
 const FRAMES = 'lib/transport/websocket-frame-reader.ts';
+const QOS2_RELEASE = 'lib/broker/aedes/qos2-release.ts';
+const QOS2_RELEASE_SPEC = 'test/protocol/qos2-release.e2e-spec.ts';
+const QOS2_CONTRACT_SPEC = 'test/protocol/qos2-release-contract.e2e-spec.ts';
 /** The factory without one Aedes option: Aedes then uses its own default. */
 const withoutAedesOption = (option) => ({
   file: FACTORY,
@@ -113,6 +116,11 @@ export const PROTECTIONS = [
   { name: 'contract: Aedes Client methods', edits: [{ file: CONTRACT, search: "if (typeof installed.clientClass.prototype[method] !== 'function') {", replace: "if (typeof installed.clientClass.prototype[method] !== 'function' && Number.isNaN(0)) {" }], spec: CONTRACT_SPEC, test: 'lost waitForDrain' },
   { name: 'contract: Aedes Client constructor fields', edits: [{ file: CONTRACT, search: 'if (!constructorSource.includes(assignment)) {', replace: 'if (!constructorSource.includes(assignment) && Number.isNaN(0)) {' }], spec: CONTRACT_SPEC, test: 'no longer sets deliver0' },
   { name: 'contract: Aedes behaviour read in its sources', edits: [{ file: CONTRACT, search: "if (!(installed.aedesSources[file] ?? '').includes(text)) {", replace: "if (!(installed.aedesSources[file] ?? '').includes(text) && Number.isNaN(0)) {" }], spec: CONTRACT_SPEC, test: 'SUBSCRIBE handler' },
+  // The lost QoS 2 message (issue 11 item 7): PUBRECs read together must each release their own packet identifier.
+  { name: 'QoS 2 release: each PUBREL gets its own record in the persistence', edits: [{ file: QOS2_RELEASE, search: '  store.outgoingUpdate = contract.inMemory ? updateWithInMemoryPubrelRecord : updateWithPubrelCopy;\n', replace: '' }], spec: QOS2_RELEASE_SPEC },
+  { name: 'QoS 2 release: the in-memory store matches a PUBREL by its packet identifier', edits: [{ file: QOS2_RELEASE, search: 'contract.inMemory ? updateWithInMemoryPubrelRecord : updateWithPubrelCopy', replace: 'updateWithPubrelCopy' }], spec: QOS2_RELEASE_SPEC, test: 'one write' },
+  { name: 'QoS 2 release: refuses at start-up an aedes or aedes-persistence it was not written for', edits: [{ file: QOS2_RELEASE, search: 'if (installed[name] !== supported) {', replace: 'if (installed[name] !== supported && Number.isNaN(0)) {' }], spec: QOS2_CONTRACT_SPEC, test: 'refuses' },
+  { name: 'QoS 2 release: refuses a persistence without outgoingUpdate', edits: [{ file: QOS2_RELEASE, search: "if (typeof (persistence as Partial<OutgoingStore> | undefined)?.outgoingUpdate !== 'function') {", replace: "if (typeof (persistence as Partial<OutgoingStore> | undefined)?.outgoingUpdate !== 'function' && Number.isNaN(0)) {" }], spec: QOS2_CONTRACT_SPEC, test: 'without outgoingUpdate' },
   // Bad option values.
   unvalidated('maxConnections', "for (const option of ['maxConnections', 'maxConnectionsPerIp', 'maxBufferedBytes'] as const)", "for (const option of ['maxConnectionsPerIp', 'maxBufferedBytes'] as const)"),
   unvalidated('maxConnectionsPerIp', "for (const option of ['maxConnections', 'maxConnectionsPerIp', 'maxBufferedBytes'] as const)", "for (const option of ['maxConnections', 'maxBufferedBytes'] as const)", PER_ADDRESS),

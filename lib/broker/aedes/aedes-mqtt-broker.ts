@@ -21,6 +21,7 @@ import { filterOfflineQueue } from './offline-queue.persistence.js';
 import { bindPacketSizeLimit, limitPacketSize } from './packet-size.limit.js';
 import { installProtocolConformance, protocolConformanceStage } from './protocol/mqtt-protocol.conformance.js';
 import { bindStrictPacketParser, installStrictPacketParser } from './protocol/strict-packet-parser.js';
+import { installQos2ReleaseFix } from './qos2-release.js';
 import { bindSlowConsumerLimit, limitBufferedBytes } from './slow-consumer.limit.js';
 
 /** What the adapter needs besides the hook stages: Aedes' own options and the limits it enforces on bytes. */
@@ -84,6 +85,8 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     const aedes = (await Aedes.createBroker(settings.brokerOptions as AedesOptions)) as AedesInternals;
     try {
       verifyAedesBroker(aedes);
+      // Each PUBREL gets its own record in the persistence (docs/upstream-reports.md); checks its own contract first.
+      installQos2ReleaseFix(aedes as unknown as Aedes);
     } catch (error) {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       throw error;
@@ -94,7 +97,6 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     const broker = new AedesMqttBroker(aedes, settings);
     broker.installHooks();
     installProtocolConformance(aedes);
-    // ─── QoS 2 release fix (issue 11 item 7): `installQos2ReleaseFix(aedes);` from ./qos2-release.js goes here. ───
     broker.forwardEvents();
     return broker;
   }
