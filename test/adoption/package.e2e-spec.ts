@@ -136,15 +136,16 @@ describe('the tarball npm pack makes from a fresh clone', () => {
 });
 
 describe.each([
-  ['commonjs', 'a CommonJS Nest app ("module": "commonjs", as `nest new` makes)'],
-  ['esm', 'an ESM Nest app ("type": "module", "module": "nodenext")'],
-] as const)('the tarball installed in %s', (moduleSystem, description) => {
+  ['commonjs', 'commonjs', 'a CommonJS Nest app ("module": "commonjs")'],
+  ['commonjs-nodenext', 'commonjs', 'a CommonJS Nest app ("module": "nodenext" without "type": "module", as `nest new` makes)'],
+  ['esm', 'esm', 'an ESM Nest app ("type": "module", "module": "nodenext")'],
+] as const)('the tarball installed in %s', (variant, moduleSystem, description) => {
   let app: ChildProcess | undefined;
   let port: number;
   const clients: TestClient[] = [];
 
   beforeAll(async () => {
-    const dir = join(work, `${moduleSystem}-app`);
+    const dir = join(work, `${variant}-app`);
     const modules = join(dir, 'node_modules');
     await mkdir(modules, { recursive: true });
     for (const entry of await readdir(join(repo, 'node_modules'))) {
@@ -152,8 +153,8 @@ describe.each([
     }
     await cp(unpacked, join(modules, 'nestjs-mqtt-ws'), { recursive: true });
     await cp(join(fixture, 'src'), join(dir, 'src'), { recursive: true });
-    await cp(join(fixture, `tsconfig.${moduleSystem}.json`), join(dir, 'tsconfig.json'));
-    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: `${moduleSystem}-app`, private: true, type: moduleSystem === 'esm' ? 'module' : 'commonjs' }));
+    await cp(join(fixture, `tsconfig.${variant}.json`), join(dir, 'tsconfig.json'));
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: `${variant}-app`, private: true, type: moduleSystem === 'esm' ? 'module' : 'commonjs' }));
     // Compiled against the tarball's typings, as the user's build would.
     await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir });
 
@@ -180,7 +181,7 @@ describe.each([
   });
 
   it(`boots ${description} and its @MqttSubscribe handler answers a message`, async () => {
-    const client = await TestClient.connect(`ws://127.0.0.1:${port}/mqtt`, { clientId: `adoption-${moduleSystem}` });
+    const client = await TestClient.connect(`ws://127.0.0.1:${port}/mqtt`, { clientId: `adoption-${variant}` });
     clients.push(client);
     await client.subscribe('pong/device-1', 1);
     await client.publish('ping/device-1', { n: 41 }, { qos: 1 });
