@@ -1,4 +1,5 @@
 import type { MqttWsModuleOptions } from './interfaces/mqtt-ws-options.interface.js';
+import type { MqttRedisOptions } from './cluster/mqtt-redis-options.interface.js';
 import { AEDES_COUNT_OPTIONS, DEFAULT_MAX_PAYLOAD, DEFAULT_PATH } from './mqtt-ws.constants.js';
 import { validateRedisOption } from './cluster/redis-option.validator.js';
 import { resolveMqttSecurityOptions, type ResolvedMqttSecurityOptions } from './security/mqtt-security-options.validator.js';
@@ -7,6 +8,42 @@ export type ResolvedMqttWsOptions = MqttWsModuleOptions &
   Required<Pick<MqttWsModuleOptions, 'path' | 'payloadFormat' | 'allowMissingSubprotocol' | 'maxPayload'>> &
   ResolvedMqttSecurityOptions;
 
+/**
+ * Every option key the module knows. Typed against the options interface, so an option added there
+ * does not compile until it is listed here too: one line per option.
+ */
+const OPTION_KEYS = keysOf<MqttWsModuleOptions>({
+  path: true,
+  port: true,
+  host: true,
+  payloadFormat: true,
+  allowMissingSubprotocol: true,
+  maxPayload: true,
+  id: true,
+  concurrency: true,
+  heartbeatInterval: true,
+  connectTimeout: true,
+  queueLimit: true,
+  keepaliveLimit: true,
+  maxClientsIdLength: true,
+  drainTimeout: true,
+  maxTopicLevels: true,
+  persistence: true,
+  mq: true,
+  redis: true,
+  auth: true,
+  allowedOrigins: true,
+  maxConnections: true,
+  maxConnectionsPerIp: true,
+  maxPacketSize: true,
+  maxTopicLength: true,
+  maxBufferedBytes: true,
+  maxInflightInbound: true,
+  maxQueuedMessages: true,
+  trustedProxies: true,
+});
+
+const REDIS_OPTION_KEYS = keysOf<MqttRedisOptions>({ url: true, keyPrefix: true, connectTimeout: true });
 
 /** Fills in defaults and throws, naming the option, on anything the module cannot work with. */
 export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): ResolvedMqttWsOptions {
@@ -14,6 +51,8 @@ export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): Resolve
     throw new Error(`MqttWsModule: option "${option}" must be ${expected}, got ${JSON.stringify(value) ?? String(value)}`);
   };
   if (options === null || typeof options !== 'object') fail('options', 'an object', options);
+  rejectUnknownKeys(options, OPTION_KEYS, '');
+  if (options.redis !== null && typeof options.redis === 'object') rejectUnknownKeys(options.redis, REDIS_OPTION_KEYS, 'redis.');
   // The security defaults are added once maxPayload, on which one depends, is checked.
   const resolved = {
     ...options,
@@ -65,4 +104,47 @@ export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): Resolve
     }
   }
   return resolved;
+}
+
+function keysOf<T>(keys: { [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.keys(keys);
+}
+
+/** A typo (`pth`, `redis: { ulr }`) would otherwise be ignored and its default served silently. */
+function rejectUnknownKeys(options: object, known: readonly string[], prefix: string): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const closest = closestKey(key, known);
+    const hint = closest === undefined ? '' : ` Did you mean "${prefix}${closest}"?`;
+    throw new Error(
+      `MqttWsModule: unknown option "${prefix}${key}".${hint} The ${prefix === '' ? '' : `"${prefix.slice(0, -1)}" `}options are: ${known.join(', ')}.`,
+    );
+  }
+}
+
+/** The known key nearest to `key`, if it is near enough to be the one meant (case and one typo per three letters). */
+function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance with adjacent transpositions counting one (`ulr` is one edit from `url`). */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1);
+    }
+  }
+  return rows[a.length][b.length];
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit, type Type } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { ModuleRef, ModulesContainer } from '@nestjs/core';
 import { MQTT_WS_RESOLVED_OPTIONS } from '../mqtt-ws.constants.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import type { MqttAuthOption, MqttAuthPolicy } from './mqtt-auth-policy.interface.js';
@@ -16,6 +16,7 @@ export class MqttAuthPolicyHost implements OnModuleInit {
   constructor(
     @Inject(MQTT_WS_RESOLVED_OPTIONS) private readonly options: ResolvedMqttWsOptions,
     private readonly moduleRef: ModuleRef,
+    private readonly modules: ModulesContainer,
   ) {}
 
   get enabled(): boolean {
@@ -33,15 +34,41 @@ export class MqttAuthPolicyHost implements OnModuleInit {
 
   private async resolve(option: MqttAuthOption): Promise<MqttAuthPolicy> {
     if (typeof option === 'function') {
-      return this.existing(option) ?? (await this.moduleRef.create(option as Type<MqttAuthPolicy>));
+      return this.existing(option) ?? (await this.create(option as Type<MqttAuthPolicy>, 'class'));
     }
     if ('useValue' in option) return option.useValue;
-    if ('useClass' in option) return this.moduleRef.create(option.useClass);
+    if ('useClass' in option) return this.create(option.useClass, 'useClass');
     const policy = this.existing(option.useExisting);
     if (policy === undefined) {
       throw new Error(`MqttWsModule: "auth.useExisting" names ${describe(option.useExisting)}, which no module provides`);
     }
     return policy;
+  }
+
+  /**
+   * A policy that is no provider is created with what MqttWsModule can inject. Nest's own error for a
+   * dependency outside that scope asks whether it is "part of MqttWsModule", the wrong place to fix it.
+   */
+  private async create(policy: Type<MqttAuthPolicy>, given: 'class' | 'useClass'): Promise<MqttAuthPolicy> {
+    try {
+      return await this.moduleRef.create(policy);
+    } catch (error) {
+      const dependency = (error as { context?: { name?: unknown } }).context?.name;
+      if (dependency === undefined) throw error;
+      throw new Error(this.whereToProvide(policy, given, dependency), { cause: error });
+    }
+  }
+
+  private whereToProvide(policy: Type<MqttAuthPolicy>, given: 'class' | 'useClass', dependency: unknown): string {
+    const name = describe(policy);
+    const hosts = [...this.modules.values()].filter((module) => module.providers.has(dependency as Type)).map((module) => module.name);
+    const module = hosts.length > 0 ? hosts.join(' or ') : `the module that provides ${describe(dependency)}`;
+    const option = given === 'class' ? `auth: ${name}` : `auth: { useClass: ${name} }`;
+    return (
+      `MqttWsModule: the auth policy ${name} (option "${option}") needs ${describe(dependency)}, which MqttWsModule cannot inject: ` +
+      `a policy that is not a provider is created in MqttWsModule's scope. Add ${name} to the providers of ${module} ` +
+      `(providers: [${name}]) and name it with auth: { useExisting: ${name} } (or auth: ${name}).`
+    );
   }
 
   private existing(token: unknown): MqttAuthPolicy | undefined {

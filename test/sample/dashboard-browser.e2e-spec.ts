@@ -38,6 +38,8 @@ if (!HAS_CHROMIUM) {
   let browser: BrowserContext;
   let page: Page;
   const devices: Record<string, TestClient> = {};
+  /** Responses of 400 and more, and requests that failed, during the whole visit (a missing favicon was one). */
+  const failedRequests: string[] = [];
 
   /** What a device firmware does: client id = device id, a last will on its status topic, a retained LED state. */
   const connectDevice = async (id: string) => {
@@ -69,6 +71,10 @@ if (!HAS_CHROMIUM) {
     page = browser.pages()[0] ?? (await browser.newPage());
     // A fixed clock keeps the alert times, and so the screenshot, the same from run to run; timers still run.
     await page.clock.setFixedTime(new Date('2026-01-01T12:00:00'));
+    page.on('response', (response) => {
+      if (response.status() >= 400) failedRequests.push(`${response.status()} ${response.url()}`);
+    });
+    page.on('requestfailed', (request) => failedRequests.push(`${request.failure()?.errorText} ${request.url()}`));
     await page.goto(sample.httpUrl);
     await page.locator('#connection[data-state="live"]').waitFor();
   }, 60_000);
@@ -78,6 +84,32 @@ if (!HAS_CHROMIUM) {
     if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
     await Promise.all(Object.values(devices).map((device) => device.end(true)));
     await sample?.app.close();
+  });
+
+  it('shows on a first visit what `npm start` shows: the devices reporting, no alert yet; saves the README screenshot', async () => {
+    // What the simulator's devices send, about half a minute of it: readings between 20 and 28 °C.
+    const readings = (i: number) => ({
+      d1: { temperature: 22 + 1.5 * Math.sin(i / 4), humidity: 44 + (i % 5) },
+      d2: { temperature: 25.5 + Math.cos(i / 6), humidity: 38 + (i % 3) },
+      d3: { temperature: 24 + 0.8 * Math.sin(i / 3) + i / 30, humidity: 52 - (i % 4) },
+    });
+    const round = (value: number) => Math.round(value * 10) / 10;
+    for (let i = 1; i <= 30; i++) {
+      for (const [id, { temperature, humidity }] of Object.entries(readings(i))) {
+        await devices[id].publish(`devices/${id}/telemetry`, { temperature: round(temperature), humidity });
+      }
+    }
+    for (const [id, { temperature }] of Object.entries(readings(30))) {
+      await waitForText(`[data-device="${id}"] .temperature`, round(temperature).toFixed(1));
+      expect(await text(`[data-device="${id}"] .status`).textContent()).toBe('online');
+      expect(await text(`[data-device="${id}"] .led-state`).textContent()).toBe('off');
+    }
+    expect(await page.locator('#no-alerts').isVisible()).toBe(true);
+    expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('favicon.svg');
+    expect(failedRequests).toEqual([]);
+
+    await page.mouse.move(0, 0); // no hover effect in the picture
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 
   it('shows a reading that a device publishes, with the device online', async () => {
@@ -98,7 +130,7 @@ if (!HAS_CHROMIUM) {
     expect(await text('[data-device="d2"] .led-state').textContent()).toBe('on');
   });
 
-  it('shows an alert for a hot reading, and saves the screenshot', async () => {
+  it('shows an alert for a hot reading', async () => {
     // Some history for each chart, d3 heating up to the reading that raises the alert.
     for (let i = 1; i <= 40; i++) {
       await devices.d1.publish('devices/d1/telemetry', { temperature: 21.5 + 2 * Math.sin(i / 5), humidity: 44 + (i % 7) });
@@ -112,8 +144,6 @@ if (!HAS_CHROMIUM) {
     expect(await page.locator('.card[data-device="d3"]').getAttribute('class')).toContain('hot');
     await waitForText('[data-device="d1"] .temperature', (21.5 + 2 * Math.sin(40 / 5)).toFixed(1));
     await waitForText('[data-device="d2"] .temperature', (26 + Math.cos(40 / 7) + 1).toFixed(1));
-
-    await page.mouse.move(0, 0); // no hover effect in the picture
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(failedRequests).toEqual([]);
   });
 });

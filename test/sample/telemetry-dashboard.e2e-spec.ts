@@ -120,4 +120,14 @@ describe('sample 01: telemetry dashboard, over MQTT', () => {
     expect(bundle.headers.get('content-type')).toMatch(/^text\/javascript/);
     expect((await bundle.text()).length).toBeGreaterThan(100_000);
   });
+
+  it('serves the favicon the page links to, also where browsers look without a link', async () => {
+    const html = await (await fetch(sample.httpUrl)).text();
+    expect(html).toContain('<link rel="icon" href="favicon.svg" type="image/svg+xml" />');
+    for (const path of ['/favicon.svg', '/favicon.ico']) {
+      const icon = await fetch(`${sample.httpUrl}${path}`);
+      expect({ path, status: icon.status, type: icon.headers.get('content-type') }).toEqual({ path, status: 200, type: 'image/svg+xml' });
+      expect(await icon.text()).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    }
+  });
 });

@@ -131,6 +131,9 @@ export const PROTECTIONS = [
   unvalidated('maxInflightInbound', "fail('maxInflightInbound', 'a non-negative integer', inflight);", '{}'),
   unvalidated('trustedProxies', "fail('trustedProxies', 'an array of IP addresses or CIDR ranges', entry);", ''),
   unvalidated('allowedOrigins', '  validateOrigins(options.allowedOrigins, fail);\n', ''),
+  // Set-up mistakes (issue 15): they stop the app at start-up, with the fix in the message.
+  { name: 'unknown option keys', edits: [{ file: 'lib/mqtt-ws-options.validator.ts', search: 'if (known.includes(key)) continue;', replace: 'if (known.includes(key) || !Number.isNaN(0)) continue;' }], spec: 'test/adoption/startup-mistakes.e2e-spec.ts', test: 'unknown option key' },
+  { name: 'auth policy outside MqttWsModule: says where to provide it', edits: [{ file: 'lib/security/mqtt-auth-policy.host.ts', search: 'if (dependency === undefined) throw error;', replace: 'if (dependency === undefined || !Number.isNaN(0)) throw error;' }], spec: 'test/adoption/startup-mistakes.e2e-spec.ts', test: 'constructor dependencies' },
 ];
 
 function run(cwd, command, args) {

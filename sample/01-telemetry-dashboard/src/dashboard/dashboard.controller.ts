@@ -10,7 +10,7 @@ const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 const MQTT_BROWSER_BUNDLE = join(dirname(createRequire(import.meta.url).resolve('mqtt/package.json')), 'dist', 'mqtt.min.js');
 
 /**
- * Serves the dashboard: four fixed files, so nothing else on disk is reachable. A real app would
+ * Serves the dashboard: five fixed files, so nothing else on disk is reachable. A real app would
  * likely use @nestjs/serve-static or a CDN; this keeps the sample free of both.
  */
 @Controller()
@@ -31,6 +31,14 @@ export class DashboardController {
   @Header('Content-Type', 'text/css; charset=utf-8')
   style(): StreamableFile {
     return serve(join(PUBLIC_DIR, 'style.css'));
+  }
+
+  /** Browsers ask for an icon on every first visit; without one they log a 404. */
+  @Get(['favicon.svg', 'favicon.ico'])
+  @Header('Content-Type', 'image/svg+xml')
+  @Header('Cache-Control', 'public, max-age=86400')
+  favicon(): StreamableFile {
+    return serve(join(PUBLIC_DIR, 'favicon.svg'));
   }
 
   @Get('vendor/mqtt.min.js')
