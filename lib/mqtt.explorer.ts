@@ -3,7 +3,6 @@ import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nest
 import type { Aedes } from 'aedes';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import type { MqttSubscribeMetadata } from './decorators/mqtt-subscribe.decorator.js';
-import { MqttParamtype } from './enums/mqtt-paramtype.enum.js';
 import type { MqttHandlerScope } from './interfaces/mqtt-subscribe-options.interface.js';
 import { closeMqttBroker } from './broker/close-mqtt-broker.js';
 import { MqttEventDispatcher } from './dispatch/mqtt-event.dispatcher.js';
@@ -12,6 +11,7 @@ import { TopicFilter } from './topic/index.js';
 import type { MqttContext } from './mqtt.context.js';
 import { MqttMetadataAccessor } from './mqtt-metadata.accessor.js';
 import { MqttParamsFactory } from './mqtt-params.factory.js';
+import { checkEventName, checkMessageHandler } from './mqtt-handler.validator.js';
 import { MQTT_BROKER, MQTT_CONTEXT_TYPE, MQTT_PARAM_ARGS_METADATA, MQTT_WS_RESOLVED_OPTIONS } from './mqtt-ws.constants.js';
 import type { ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
 
@@ -74,10 +74,24 @@ export class MqttExplorer implements OnModuleInit {
       );
     }
     for (const event of events ?? []) {
+      checkEventName(event, handlerName);
       this.events.add(event, handlerName, (payload) => method.call(instance, payload));
     }
     if (!subscriptions) return;
 
+    const scope = handlerScope(subscriptions, handlerName);
+    const routes = subscriptions.flatMap(({ topics, options }) =>
+      topics.map((pattern) => ({ filter: parseFilter(pattern, handlerName), options })),
+    );
+    const { takesPayload } = checkMessageHandler(
+      instance,
+      methodName,
+      handlerName,
+      routes.map(({ filter }) => filter),
+    );
+    // Nest's route-arguments key: class pipes in it were registered by the scanner, so the pipes
+    // context finds them built by the injector, as it does for every class guard, interceptor and
+    // filter at method, class and global level.
     const invoke = this.contextCreator.create(
       instance,
       method as (...args: unknown[]) => unknown,
@@ -90,26 +104,17 @@ export class MqttExplorer implements OnModuleInit {
       MQTT_CONTEXT_TYPE,
     ) as (payload: unknown, context: MqttContext) => Promise<unknown>;
     const handlerKey = {};
-    // A handler that does not take the payload is not made to pay for decoding it.
-    const takesPayload = this.takesPayload(instance, methodName);
-    const scope = handlerScope(subscriptions, handlerName);
-    for (const { topics, options } of subscriptions) {
-      for (const pattern of topics) {
-        this.messages.add({
-          filter: parseFilter(pattern, handlerName),
-          payloadFormat: takesPayload ? (options.payloadFormat ?? this.options.payloadFormat) : 'buffer',
-          scope,
-          handlerName,
-          handlerKey,
-          invoke,
-        });
-      }
+    for (const { filter, options } of routes) {
+      this.messages.add({
+        filter,
+        // A handler that does not take the payload is not made to pay for decoding it.
+        payloadFormat: takesPayload ? (options.payloadFormat ?? this.options.payloadFormat) : 'buffer',
+        scope,
+        handlerName,
+        handlerKey,
+        invoke,
+      });
     }
-  }
-
-  private takesPayload(instance: object, methodName: string): boolean {
-    const args: Record<string, unknown> = Reflect.getMetadata(MQTT_PARAM_ARGS_METADATA, instance.constructor, methodName) ?? {};
-    return Object.keys(args).some((key) => key.startsWith(`${MqttParamtype.PAYLOAD}:`));
   }
 }
 
