@@ -106,7 +106,7 @@ function checkParamsEntry(entry: ParamEntry, handlerName: string, filters: reado
         (known.length === 0
           ? ' and no named levels at all'
           : `; its named levels are ${known.map((level) => `':${level}'`).join(', ')}`) +
-        (closest === undefined ? '' : `. Did you mean @Params('${closest}')?`) +
+        (closest === undefined ? '.' : `. Did you mean @Params('${closest}')?`) +
         (filters.length > 1 ? ' A named param must be a level of every filter of the handler.' : ''),
     );
   }

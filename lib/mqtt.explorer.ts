@@ -140,6 +140,8 @@ function parseFilter(pattern: string, handlerName: string): TopicFilter {
   try {
     return TopicFilter.parse(pattern);
   } catch (error) {
-    throw new Error(`MqttWsModule: @MqttSubscribe(${JSON.stringify(pattern)}) on ${handlerName}: ${(error as Error).message}`);
+    // A 64 KiB filter is quoted by its start only.
+    const shown = typeof pattern === 'string' && pattern.length > 80 ? `${JSON.stringify(pattern.slice(0, 80))}…` : JSON.stringify(pattern);
+    throw new Error(`MqttWsModule: @MqttSubscribe(${shown}) on ${handlerName}: ${(error as Error).message}`);
   }
 }
