@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import {
   Catch,
+  createParamDecorator,
   Injectable,
   UseFilters,
   UseGuards,
@@ -46,7 +47,8 @@ class TagClassPipe implements PipeTransform {
   }
 }
 
-type Level = 'global' | 'class' | 'method' | 'param';
+/** 'global' comes through APP_* providers, 'app' through app.useGlobalX() with instances. */
+type Level = 'global' | 'app' | 'class' | 'method' | 'param';
 
 class LevelError extends Error {
   constructor(readonly level: Level) {
@@ -127,8 +129,21 @@ class LevelsHandler {
   }
 }
 
+/** A custom parameter decorator sees the 'mqtt' context and the decoded payload. */
+const Sender = createParamDecorator(
+  (prefix: string, context: ExecutionContext) =>
+    `${prefix}${context.getType()}:${getMqttContext(context)?.clientId}:${context.switchToRpc().getData()}`,
+);
+
 @Injectable()
 class ReproHandler {
+  readonly custom = new Collector<unknown>();
+
+  @MqttSubscribe('custom', { payloadFormat: 'text' })
+  onCustom(@Sender('from ') sender: string) {
+    this.custom.push(sender);
+  }
+
   readonly tagged = new Collector<unknown>();
   readonly params = new Collector<unknown>();
 
@@ -161,9 +176,14 @@ describe('enhancers given as classes, built by the app injector with their depen
         { provide: APP_PIPE, useClass: levelPipe('global') },
         { provide: APP_FILTER, useClass: levelFilter('global', GlobalError) },
       ],
+    }, (app) => {
+      const trail = app.get(Trail);
+      app.useGlobalGuards(new (levelGuard('app'))(trail));
+      app.useGlobalInterceptors(new (levelInterceptor('app'))(trail));
+      app.useGlobalPipes(new (levelPipe('app'))(trail));
     }));
     trail = app.get(Trail);
-    client = await TestClient.connect(url);
+    client = await TestClient.connect(url, { clientId: 'di-client' });
   });
 
   afterAll(async () => {
@@ -185,31 +205,39 @@ describe('enhancers given as classes, built by the app injector with their depen
     const repro = app.get(ReproHandler);
     await client.publish('repro', 'v', { qos: 1 });
     await client.publish('repro/d1/params', '', { qos: 1 });
-    // The global pipe of the app tags payloads (Nest's 'body') only, so the repro value reads '…|global:di'.
-    expect(await repro.tagged.waitFor(1)).toEqual(['v|global:di+di']);
+    // The app's global pipes tag payloads (Nest's 'body') only, so the repro value reads 'v|global:di|app:di…'.
+    expect(await repro.tagged.waitFor(1)).toEqual(['v|global:di|app:di+di']);
     expect(await repro.params.waitFor(1)).toEqual(['d1+di']);
   });
 
+  it('gives a createParamDecorator decorator the mqtt context and the decoded payload', async () => {
+    await client.publish('custom', 'hello', { qos: 1 });
+    expect(await app.get(ReproHandler).custom.waitFor(1)).toEqual(['from mqtt:di-client:hello']);
+  });
+
   it('runs guards, interceptors and pipes of every level in Nest order, each built with its dependency', async () => {
-    const handled = 'handler:levels:go|global:di|class:di|method:di|param:di';
+    // Nest's order: APP_* providers, then app.useGlobalX() instances, then class, method, parameter.
+    const handled = 'handler:levels:go|global:di|app:di|class:di|method:di|param:di';
     expect(await trailOf('go')).toEqual([
       'guard:global',
+      'guard:app',
       'guard:class',
       'guard:method',
       'before:global',
+      'before:app',
       'before:class',
       'before:method',
       handled,
       'after:method',
       'after:class',
+      'after:app',
       'after:global',
     ]);
   });
 
-  it.each(['global', 'class', 'method'] as const)('refuses the message when the %s guard says no', async (level) => {
-    expect(await trailOf(`deny:${level}`)).toEqual(
-      ['guard:global', 'guard:class', 'guard:method'].slice(0, ['global', 'class', 'method'].indexOf(level) + 1),
-    );
+  it.each(['global', 'app', 'class', 'method'] as const)('refuses the message when the %s guard says no', async (level) => {
+    const guards = ['global', 'app', 'class', 'method'];
+    expect(await trailOf(`deny:${level}`)).toEqual(guards.slice(0, guards.indexOf(level) + 1).map((name) => `guard:${name}`));
   });
 
   it.each(['global', 'class', 'method'] as const)('hands an exception to the %s exception filter', async (level) => {
