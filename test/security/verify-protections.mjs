@@ -29,6 +29,10 @@ const VALIDATOR = 'lib/security/mqtt-security-options.validator.ts';
 const FACTORY = 'lib/broker/mqtt-broker.factory.ts';
 const PROXIES = 'lib/security/trusted-proxies.ts';
 const FRAMES = 'lib/transport/websocket-frame-reader.ts';
+const HANDLER_CHECKS = 'lib/mqtt-handler.validator.ts';
+const TOPIC_RULES = 'lib/topic/topic-rules.ts';
+const MISTAKES = 'test/handler-mistakes.e2e-spec.ts';
+const HANDLERS_DI = 'test/enhancers-di.e2e-spec.ts';
 /** The factory without one Aedes option: Aedes then uses its own default. */
 const withoutAedesOption = (option) => ({
   file: FACTORY,
@@ -113,6 +117,16 @@ export const PROTECTIONS = [
   unvalidated('maxInflightInbound', "fail('maxInflightInbound', 'a non-negative integer', inflight);", '{}'),
   unvalidated('trustedProxies', "fail('trustedProxies', 'an array of IP addresses or CIDR ranges', entry);", ''),
   unvalidated('allowedOrigins', '  validateOrigins(options.allowedOrigins, fail);\n', ''),
+  // Handler decorator mistakes, refused at start-up, and the topic rules (issues 11 and 15).
+  { name: 'class pipes through DI: params under Nest route-arguments key', edits: [{ file: 'lib/mqtt-ws.constants.ts', search: 'export const MQTT_PARAM_ARGS_METADATA = ROUTE_ARGS_METADATA;', replace: "export const MQTT_PARAM_ARGS_METADATA = 'nestjs-mqtt-ws:param-args' as string;" }], spec: HANDLERS_DI, test: 'TagClassPipe' },
+  { name: 'handler: @Params name must be a level of every filter', edits: [{ file: HANDLER_CHECKS, search: 'if (filter.paramNames.includes(name as string)) continue;', replace: 'if (filter.paramNames.includes(name as string) || !Number.isNaN(0)) continue;' }], spec: MISTAKES, test: 'named param' },
+  { name: 'handler: every parameter decorated', edits: [{ file: HANDLER_CHECKS, search: 'if (!byIndex.has(index)) {', replace: 'if (!byIndex.has(index) && Number.isNaN(0)) {' }], spec: MISTAKES, test: 'without a decorator' },
+  { name: 'handler: not also an HTTP route', edits: [{ file: HANDLER_CHECKS, search: 'if (Reflect.getMetadata(key, method) !== undefined) {', replace: 'if (Reflect.getMetadata(key, method) !== undefined && Number.isNaN(0)) {' }], spec: MISTAKES, test: 'both an HTTP route' },
+  { name: 'handler: known @OnMqttEvent name', edits: [{ file: HANDLER_CHECKS, search: 'if ((MQTT_EVENT_NAMES as readonly unknown[]).includes(event)) return;', replace: 'if ((MQTT_EVENT_NAMES as readonly unknown[]).includes(event) || !Number.isNaN(0)) return;' }], spec: MISTAKES, test: 'unknown event name' },
+  { name: 'topic filter: # alone on the last level', edits: [{ file: TOPIC_RULES, search: 'if (i !== last || (i > 0 && filter.charCodeAt(i - 1) !== SLASH)) {', replace: 'if ((i !== last || (i > 0 && filter.charCodeAt(i - 1) !== SLASH)) && Number.isNaN(0)) {' }], spec: MISTAKES, test: 'invalid filter a/' },
+  { name: 'topic filter: + fills a level', edits: [{ file: TOPIC_RULES, search: 'if ((i > 0 && filter.charCodeAt(i - 1) !== SLASH) || (i < last && filter.charCodeAt(i + 1) !== SLASH)) {', replace: 'if (((i > 0 && filter.charCodeAt(i - 1) !== SLASH) || (i < last && filter.charCodeAt(i + 1) !== SLASH)) && Number.isNaN(0)) {' }], spec: MISTAKES, test: 'invalid filter a\\+' },
+  { name: 'topic filter: no null character', edits: [{ file: TOPIC_RULES, search: "} else if (code === NULL) {\n      return 'a topic filter", replace: "} else if (code === NULL && Number.isNaN(0)) {\n      return 'a topic filter" }], spec: MISTAKES, test: 'U\\+0000' },
+  { name: 'topic filter: at most 65535 bytes', edits: [{ file: TOPIC_RULES, search: "if (filter.length > SURELY_SHORT_ENOUGH && Buffer.byteLength(filter) > MAX_BYTES) {", replace: "if (filter.length > SURELY_SHORT_ENOUGH && Buffer.byteLength(filter) > MAX_BYTES && Number.isNaN(0)) {" }], spec: MISTAKES, test: '65536 bytes' },
 ];
 
 function run(cwd, command, args) {
