@@ -3,6 +3,8 @@ import { ContextUtils } from '@nestjs/core/helpers/context-utils.js';
 import { MQTT_EVENT_NAMES } from './decorators/on-mqtt-event.decorator.js';
 import { MqttParamtype } from './enums/mqtt-paramtype.enum.js';
 import type { MqttEventName } from './interfaces/mqtt-events.interface.js';
+import type { MqttSubscribeOptions } from './interfaces/mqtt-subscribe-options.interface.js';
+import type { PayloadFormat } from './interfaces/payload-format.type.js';
 import { MQTT_PARAM_ARGS_METADATA } from './mqtt-ws.constants.js';
 import type { TopicFilter } from './topic/index.js';
 
@@ -40,7 +42,13 @@ const contextUtils = new ContextUtils();
  * handler that does not is not made to pay for decoding it). Reads the parameter metadata where
  * `ExternalContextCreator` reads it, so both see the same entries.
  */
-export function checkMessageHandler(instance: object, methodName: string, handlerName: string, filters: readonly TopicFilter[]): { takesPayload: boolean } {
+export function checkMessageHandler(
+  instance: object,
+  methodName: string,
+  handlerName: string,
+  filters: readonly TopicFilter[],
+  payloadFormats: readonly PayloadFormat[],
+): { takesPayload: boolean } {
   const method = (instance as Record<string, Function>)[methodName];
   for (const [key, what] of OTHER_HANDLER_MARKS) {
     if (Reflect.getMetadata(key, method) !== undefined) {
@@ -69,7 +77,10 @@ export function checkMessageHandler(instance: object, methodName: string, handle
           `(Nest's route parameter type ${type}, such as @Req() or @Query()). Use ${MQTT_DECORATORS}.`,
       );
     }
-    if (Number(type) === MqttParamtype.PAYLOAD) takesPayload = true;
+    if (Number(type) === MqttParamtype.PAYLOAD) {
+      takesPayload = true;
+      checkPayloadProperty(entry, handlerName, payloadFormats);
+    }
     if (Number(type) === MqttParamtype.PARAMS) checkParamsEntry(entry, handlerName, filters);
   }
   const paramtypes: unknown[] | undefined = contextUtils.reflectCallbackParamtypes(instance, methodName);
@@ -83,6 +94,43 @@ export function checkMessageHandler(instance: object, methodName: string, handle
     }
   }
   return { takesPayload };
+}
+
+/** `@Payload('property')` reads a property of a JSON document; of a string or Buffer it is `undefined`. */
+function checkPayloadProperty(entry: ParamEntry, handlerName: string, payloadFormats: readonly PayloadFormat[]): void {
+  const format = payloadFormats.find((candidate) => candidate !== 'json');
+  if (entry.data === undefined || format === undefined) return;
+  throw new Error(
+    `MqttWsModule: @Payload('${String(entry.data)}') on parameter ${entry.index} of ${handlerName} reads a property of a ` +
+      `JSON payload, but the handler decodes payloads as '${format}'. Use @Payload() for the whole ${format}, or ` +
+      "payloadFormat: 'json'.",
+  );
+}
+
+const SUBSCRIBE_OPTIONS: Record<keyof MqttSubscribeOptions, true> = { payloadFormat: true, scope: true };
+const PAYLOAD_FORMATS: readonly PayloadFormat[] = ['json', 'text', 'buffer'];
+
+/** The options of one `@MqttSubscribe`: no unknown key (a typo would be ignored), a known payload format. */
+export function checkSubscribeOptions(options: unknown, handlerName: string): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new Error(`MqttWsModule: @MqttSubscribe on ${handlerName}: the options must be an object, got ${JSON.stringify(options)}`);
+  }
+  const known = Object.keys(SUBSCRIBE_OPTIONS);
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const closest = closestName(key, known);
+    throw new Error(
+      `MqttWsModule: @MqttSubscribe on ${handlerName}: unknown option '${key}'` +
+        (closest === undefined ? '' : `; did you mean '${closest}'?`) +
+        ` The options are ${known.map((name) => `'${name}'`).join(', ')}.`,
+    );
+  }
+  const format = (options as MqttSubscribeOptions).payloadFormat;
+  if (format !== undefined && !PAYLOAD_FORMATS.includes(format)) {
+    throw new Error(
+      `MqttWsModule: @MqttSubscribe on ${handlerName}: payloadFormat must be 'json', 'text' or 'buffer', got ${JSON.stringify(format)}`,
+    );
+  }
 }
 
 /** `@Params('name')` must name a level of every filter of the handler, so it is never `undefined`. */

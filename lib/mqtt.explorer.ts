@@ -11,7 +11,7 @@ import { TopicFilter } from './topic/index.js';
 import type { MqttContext } from './mqtt.context.js';
 import { MqttMetadataAccessor } from './mqtt-metadata.accessor.js';
 import { MqttParamsFactory } from './mqtt-params.factory.js';
-import { checkEventName, checkMessageHandler } from './mqtt-handler.validator.js';
+import { checkEventName, checkMessageHandler, checkSubscribeOptions } from './mqtt-handler.validator.js';
 import { MQTT_BROKER, MQTT_CONTEXT_TYPE, MQTT_PARAM_ARGS_METADATA, MQTT_WS_RESOLVED_OPTIONS } from './mqtt-ws.constants.js';
 import type { ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
 
@@ -73,21 +73,32 @@ export class MqttExplorer implements OnModuleInit {
           'MQTT messages have no request to scope to: make the provider a singleton (the default scope).',
       );
     }
+    if (subscriptions && events) {
+      throw new Error(
+        `MqttWsModule: ${handlerName} has both @MqttSubscribe and @OnMqttEvent. An event handler gets the event ` +
+          'object and a message handler its decorated parameters: give each its own method.',
+      );
+    }
     for (const event of events ?? []) {
       checkEventName(event, handlerName);
       this.events.add(event, handlerName, (payload) => method.call(instance, payload));
     }
     if (!subscriptions) return;
 
+    for (const { options } of subscriptions) checkSubscribeOptions(options, handlerName);
     const scope = handlerScope(subscriptions, handlerName);
     const routes = subscriptions.flatMap(({ topics, options }) =>
-      topics.map((pattern) => ({ filter: parseFilter(pattern, handlerName), options })),
+      topics.map((pattern) => ({
+        filter: parseFilter(pattern, handlerName),
+        payloadFormat: options.payloadFormat ?? this.options.payloadFormat,
+      })),
     );
     const { takesPayload } = checkMessageHandler(
       instance,
       methodName,
       handlerName,
       routes.map(({ filter }) => filter),
+      routes.map(({ payloadFormat }) => payloadFormat),
     );
     // Nest's route-arguments key: class pipes in it were registered by the scanner, so the pipes
     // context finds them built by the injector, as it does for every class guard, interceptor and
@@ -104,11 +115,11 @@ export class MqttExplorer implements OnModuleInit {
       MQTT_CONTEXT_TYPE,
     ) as (payload: unknown, context: MqttContext) => Promise<unknown>;
     const handlerKey = {};
-    for (const { filter, options } of routes) {
+    for (const { filter, payloadFormat } of routes) {
       this.messages.add({
         filter,
         // A handler that does not take the payload is not made to pay for decoding it.
-        payloadFormat: takesPayload ? (options.payloadFormat ?? this.options.payloadFormat) : 'buffer',
+        payloadFormat: takesPayload ? payloadFormat : 'buffer',
         scope,
         handlerName,
         handlerKey,

@@ -137,4 +137,55 @@ describe('handler decorator mistakes fail at start-up, naming the fix', () => {
         `The events are 'client.connected', 'client.disconnected', 'client.subscribed', 'client.unsubscribed', 'client.error', 'redis.down', 'redis.up'.`,
     );
   });
+  it('refuses an unknown @MqttSubscribe option, naming the closest one', async () => {
+    @Injectable()
+    class TypoOption {
+      @MqttSubscribe('t', { payloadformat: 'text' } as never)
+      handle(@Payload() text: string) {
+        return text;
+      }
+    }
+    expect(await bootstrapError(TypoOption)).toBe(
+      "MqttWsModule: @MqttSubscribe on TypoOption.handle: unknown option 'payloadformat'; did you mean 'payloadFormat'? " +
+        "The options are 'payloadFormat', 'scope'.",
+    );
+  });
+
+  it('refuses an unknown payloadFormat on one handler', async () => {
+    @Injectable()
+    class XmlFormat {
+      @MqttSubscribe('t', { payloadFormat: 'xml' as never })
+      handle(@Payload() text: string) {
+        return text;
+      }
+    }
+    expect(await bootstrapError(XmlFormat)).toBe(
+      `MqttWsModule: @MqttSubscribe on XmlFormat.handle: payloadFormat must be 'json', 'text' or 'buffer', got "xml"`,
+    );
+  });
+
+  it("refuses @Payload('property') on a handler that decodes text or bytes", async () => {
+    @Injectable()
+    class PropertyOfText {
+      @MqttSubscribe('t', { payloadFormat: 'text' })
+      handle(@Payload('celsius') celsius: number) {
+        return celsius;
+      }
+    }
+    expect(await bootstrapError(PropertyOfText)).toMatch(
+      /@Payload\('celsius'\) on parameter 0 of PropertyOfText\.handle reads a property of a JSON payload, but the handler decodes payloads as 'text'/,
+    );
+  });
+
+  it('refuses a method that is both a message handler and an event handler', async () => {
+    @Injectable()
+    class Mixed {
+      @OnMqttEvent('client.connected')
+      @MqttSubscribe('t')
+      handle(@Topic() topic: string) {
+        return topic;
+      }
+    }
+    expect(await bootstrapError(Mixed)).toMatch(/Mixed\.handle has both @MqttSubscribe and @OnMqttEvent/);
+  });
 });
