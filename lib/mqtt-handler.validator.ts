@@ -1,3 +1,7 @@
+/**
+ * The decorator mistakes a handler can hold, caught while the explorer binds it so the app refuses
+ * to start with the fix in the message, instead of a handler that silently gets `undefined`.
+ */
 import { CUSTOM_ROUTE_ARGS_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
 import { ContextUtils } from '@nestjs/core/helpers/context-utils.js';
 import { MQTT_EVENT_NAMES } from './decorators/on-mqtt-event.decorator.js';
@@ -8,11 +12,6 @@ import type { PayloadFormat } from './interfaces/payload-format.type.js';
 import { MQTT_PARAM_ARGS_METADATA } from './mqtt-ws.constants.js';
 import type { TopicFilter } from './topic/index.js';
 
-/**
- * The decorator mistakes a handler can hold, caught while the explorer binds it so the app refuses
- * to start with the fix in the message, instead of a handler that silently gets `undefined`.
- */
-
 /** Other Nest transports that read a method's parameter decorators from the same metadata key. */
 const OTHER_HANDLER_MARKS: readonly (readonly [key: string, what: string])[] = [
   [METHOD_METADATA, 'an HTTP route (@Get, @Post, …)'],
@@ -20,14 +19,8 @@ const OTHER_HANDLER_MARKS: readonly (readonly [key: string, what: string])[] = [
   ['websockets:message_mapping', 'a WebSocket gateway handler (@SubscribeMessage)'],
 ];
 
-const DECORATOR_OF: Record<number, string> = {
-  [MqttParamtype.PAYLOAD]: '@Payload()',
-  [MqttParamtype.PARAMS]: '@Params()',
-  [MqttParamtype.TOPIC]: '@Topic()',
-  [MqttParamtype.PACKET]: '@Packet()',
-  [MqttParamtype.CLIENT_ID]: '@ClientId()',
-  [MqttParamtype.CONTEXT]: '@Ctx()',
-};
+/** Our parameter types; Nest's HTTP ones (`@Req()`, `@Query()`, …) mean nothing to an MQTT handler. */
+const MQTT_PARAM_TYPES = new Set<number>(Object.values(MqttParamtype).filter((value) => typeof value === 'number'));
 const MQTT_DECORATORS = "@Payload(), @Params('name'), @Topic(), @ClientId(), @Packet() or @Ctx()";
 
 interface ParamEntry {
@@ -70,8 +63,7 @@ export function checkMessageHandler(
       takesPayload = true;
       continue;
     }
-    const decorator = DECORATOR_OF[Number(type)];
-    if (decorator === undefined) {
+    if (!MQTT_PARAM_TYPES.has(Number(type))) {
       throw new Error(
         `MqttWsModule: parameter ${entry.index} of ${handlerName} has a decorator that is not an MQTT one ` +
           `(Nest's route parameter type ${type}, such as @Req() or @Query()). Use ${MQTT_DECORATORS}.`,
