@@ -3,6 +3,7 @@
  * to start with the fix in the message, instead of a handler that silently gets `undefined`.
  */
 import { CUSTOM_ROUTE_ARGS_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, type ModulesContainer } from '@nestjs/core';
 import { ContextUtils } from '@nestjs/core/helpers/context-utils.js';
 import { MQTT_EVENT_NAMES } from './decorators/on-mqtt-event.decorator.js';
 import { MqttParamtype } from './enums/mqtt-paramtype.enum.js';
@@ -190,4 +191,37 @@ function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length];
+}
+
+const GLOBAL_ENHANCER_KINDS = [
+  [APP_GUARD, 'guard'],
+  [APP_INTERCEPTOR, 'interceptor'],
+  [APP_PIPE, 'pipe'],
+  [APP_FILTER, 'filter'],
+] as const;
+
+export interface ScopedGlobalEnhancer {
+  kind: (typeof GLOBAL_ENHANCER_KINDS)[number][1];
+  name: string;
+}
+
+/**
+ * The `APP_GUARD`/`APP_INTERCEPTOR`/`APP_PIPE`/`APP_FILTER` providers that are request-scoped or
+ * transient. Nest resolves those per HTTP request; for a handler wrapped once, as MQTT handlers
+ * are, its context creators leave them out without a word. Nest registers each under a token of
+ * its own, `'APP_GUARD (UUID: …)'`, among the injectables of the module that provides it.
+ */
+export function scopedGlobalEnhancers(modules: ModulesContainer): ScopedGlobalEnhancer[] {
+  const found: ScopedGlobalEnhancer[] = [];
+  for (const moduleRef of modules.values()) {
+    for (const collection of [moduleRef.providers, moduleRef.injectables]) {
+      for (const [token, wrapper] of collection) {
+        if (typeof token !== 'string') continue;
+        const kind = GLOBAL_ENHANCER_KINDS.find(([prefix]) => token.startsWith(`${prefix} (`))?.[1];
+        if (kind === undefined || (wrapper.isDependencyTreeStatic() && !wrapper.isTransient)) continue;
+        found.push({ kind, name: (wrapper.metatype as { name?: string } | null)?.name ?? token });
+      }
+    }
+  }
+  return found;
 }

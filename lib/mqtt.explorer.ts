@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
+import { Inject, Injectable, Logger, Scope, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, ExternalContextCreator, MetadataScanner, ModulesContainer } from '@nestjs/core';
 import type { Aedes } from 'aedes';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import type { MqttSubscribeMetadata } from './decorators/mqtt-subscribe.decorator.js';
@@ -11,7 +11,7 @@ import { TopicFilter } from './topic/index.js';
 import type { MqttContext } from './mqtt.context.js';
 import { MqttMetadataAccessor } from './mqtt-metadata.accessor.js';
 import { MqttParamsFactory } from './mqtt-params.factory.js';
-import { checkEventName, checkMessageHandler, checkSubscribeOptions } from './mqtt-handler.validator.js';
+import { checkEventName, checkMessageHandler, checkSubscribeOptions, scopedGlobalEnhancers } from './mqtt-handler.validator.js';
 import { MQTT_BROKER, MQTT_CONTEXT_TYPE, MQTT_PARAM_ARGS_METADATA, MQTT_WS_RESOLVED_OPTIONS } from './mqtt-ws.constants.js';
 import type { ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
 
@@ -23,12 +23,14 @@ import type { ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
 export class MqttExplorer implements OnModuleInit {
   private readonly paramsFactory = new MqttParamsFactory();
   private readonly logger = new Logger('MqttWsModule');
+  private messageHandlers = 0;
 
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly metadata: MqttMetadataAccessor,
     private readonly contextCreator: ExternalContextCreator,
+    private readonly modules: ModulesContainer,
     private readonly messages: MqttMessageDispatcher,
     private readonly events: MqttEventDispatcher,
     @Inject(MQTT_WS_RESOLVED_OPTIONS) private readonly options: ResolvedMqttWsOptions,
@@ -56,8 +58,29 @@ export class MqttExplorer implements OnModuleInit {
         this.bindMethod(wrapper, instance, methodName);
       }
     }
+    if (this.messageHandlers > 0) this.checkGlobalEnhancers();
     this.events.attach(this.broker);
     await this.messages.subscribeInstanceRoutes(this.broker);
+  }
+
+  /**
+   * A request-scoped or transient global enhancer cannot run on an MQTT handler (there is no request
+   * to build it for) and Nest would skip it there silently. A skipped guard is a hole, so the app
+   * refuses to start; a skipped interceptor, pipe or filter is announced.
+   */
+  private checkGlobalEnhancers(): void {
+    for (const { kind, name } of scopedGlobalEnhancers(this.modules)) {
+      const problem =
+        `the global ${kind} ${name} is request-scoped or transient, ` +
+        'and MQTT messages have no request to build it for, so it does not run on @MqttSubscribe handlers.';
+      if (kind === 'guard') {
+        throw new Error(
+          `MqttWsModule: ${problem} Make it a singleton (the default scope): a guard reads the HTTP request ` +
+            'from its ExecutionContext (context.switchToHttp().getRequest()) and needs no request scope for that.',
+        );
+      }
+      this.logger.warn(`${problem[0].toUpperCase()}${problem.slice(1)} Make it a singleton for it to run there.`);
+    }
   }
 
   private bindMethod(wrapper: InstanceWrapper, instance: Record<string, Function>, methodName: string): void {
@@ -68,9 +91,14 @@ export class MqttExplorer implements OnModuleInit {
 
     const handlerName = `${instance.constructor.name}.${methodName}`;
     if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
+      const why =
+        wrapper.scope === Scope.REQUEST || wrapper.isTransient
+          ? ''
+          : ` (${instance.constructor.name} is a singleton, but a request-scoped dependency, guard, interceptor, ` +
+            'pipe or filter makes Nest build it per request)';
       throw new Error(
-        `MqttWsModule: ${handlerName} is an MQTT handler on a request-scoped or transient provider. ` +
-          'MQTT messages have no request to scope to: make the provider a singleton (the default scope).',
+        `MqttWsModule: ${handlerName} is an MQTT handler on a request-scoped or transient provider${why}. ` +
+          'MQTT messages have no request to scope to: make the provider and its enhancers singletons (the default scope).',
       );
     }
     if (subscriptions && events) {
@@ -115,6 +143,7 @@ export class MqttExplorer implements OnModuleInit {
       MQTT_CONTEXT_TYPE,
     ) as (payload: unknown, context: MqttContext) => Promise<unknown>;
     const handlerKey = {};
+    this.messageHandlers++;
     for (const { filter, payloadFormat } of routes) {
       this.messages.add({
         filter,

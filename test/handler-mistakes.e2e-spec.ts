@@ -1,13 +1,14 @@
 import 'reflect-metadata';
-import { Controller, Injectable, Post, Query, type Type } from '@nestjs/common';
+import { Controller, Injectable, Post, Query, Scope, UseGuards, type CanActivate, type LoggerService, type NestInterceptor, type Provider, type Type } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { MqttSubscribe, MqttWsModule, OnMqttEvent, Params, Payload, Topic, type MqttEventName } from '../lib/index.js';
 
 /** The message `app.init()` rejects with, for an app holding the given handler class. */
-async function bootstrapError(handler: Type, asController = false): Promise<string> {
+async function bootstrapError(handler: Type, asController = false, providers: Provider[] = []): Promise<string> {
   const moduleRef = await Test.createTestingModule({
     imports: [MqttWsModule.forRoot()],
-    providers: asController ? [] : [handler],
+    providers: asController ? providers : [handler, ...providers],
     controllers: asController ? [handler] : [],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
@@ -187,5 +188,58 @@ describe('handler decorator mistakes fail at start-up, naming the fix', () => {
       }
     }
     expect(await bootstrapError(Mixed)).toMatch(/Mixed\.handle has both @MqttSubscribe and @OnMqttEvent/);
+  });
+  @Injectable()
+  class PlainHandler {
+    @MqttSubscribe('t')
+    handle(@Topic() topic: string) {
+      return topic;
+    }
+  }
+
+  @Injectable({ scope: Scope.REQUEST })
+  class PerRequestGuard implements CanActivate {
+    canActivate() {
+      return true;
+    }
+  }
+
+  it('refuses a request-scoped global guard, which Nest would skip on MQTT handlers', async () => {
+    expect(await bootstrapError(PlainHandler, false, [{ provide: APP_GUARD, useClass: PerRequestGuard }])).toMatch(
+      /^MqttWsModule: the global guard PerRequestGuard is request-scoped or transient, .* does not run on @MqttSubscribe handlers\. Make it a singleton/,
+    );
+  });
+
+  it('names a request-scoped guard on the handler as what makes its singleton provider request-scoped', async () => {
+    @Injectable()
+    class GuardedHandler {
+      @UseGuards(PerRequestGuard)
+      @MqttSubscribe('t')
+      handle(@Topic() topic: string) {
+        return topic;
+      }
+    }
+    expect(await bootstrapError(GuardedHandler)).toMatch(
+      /GuardedHandler\.handle is an MQTT handler on a request-scoped or transient provider \(GuardedHandler is a singleton, but a request-scoped dependency, guard, interceptor, pipe or filter makes Nest build it per request\)/,
+    );
+  });
+
+  it('starts with a transient global interceptor, and says it does not run on MQTT handlers', async () => {
+    @Injectable({ scope: Scope.TRANSIENT })
+    class PerHostInterceptor implements NestInterceptor {
+      intercept(_context: unknown, next: { handle: () => unknown }) {
+        return next.handle() as never;
+      }
+    }
+    const warnings: string[] = [];
+    const logger: LoggerService = { log() {}, error() {}, warn: (message: string) => warnings.push(message) };
+    const moduleRef = await Test.createTestingModule({
+      imports: [MqttWsModule.forRoot()],
+      providers: [PlainHandler, { provide: APP_INTERCEPTOR, useClass: PerHostInterceptor }],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger });
+    await app.init();
+    await app.close();
+    expect(warnings).toContainEqual(expect.stringMatching(/^The global interceptor PerHostInterceptor is request-scoped or transient, .*Make it a singleton/));
   });
 });
