@@ -3,6 +3,7 @@ import {
   Catch,
   createParamDecorator,
   Injectable,
+  Module,
   UseFilters,
   UseGuards,
   UseInterceptors,
@@ -244,5 +245,47 @@ describe('enhancers given as classes, built by the app injector with their depen
     const entries = await trailOf(`throw:${level}`);
     expect(entries.filter((entry) => entry.startsWith('filter:'))).toEqual([`filter:${level} caught ${level} in levels`]);
     expect(entries.some((entry) => entry.startsWith('handler:'))).toBe(false);
+  });
+});
+
+@Injectable()
+class FeatureSuffix {
+  readonly value = 'feature';
+}
+
+@Injectable()
+class FeatureSuffixPipe implements PipeTransform {
+  constructor(private readonly suffix: FeatureSuffix) {}
+  transform(value: unknown) {
+    return `${String(value)}@${this.suffix.value}`;
+  }
+}
+
+@Injectable()
+class FeatureHandler {
+  static readonly seen = new Collector<unknown>();
+
+  @UseGuards(levelGuard('method'))
+  @MqttSubscribe('feature/:id', { payloadFormat: 'text' })
+  onFeature(@Payload(FeatureSuffixPipe) value: string, @Params('id') id: string) {
+    FeatureHandler.seen.push(`${id}:${value}`);
+  }
+}
+
+/** A feature module: the pipe's dependency is provided there only, and MqttWsModule is imported elsewhere. */
+@Module({ providers: [FeatureSuffix, Trail, FeatureHandler] })
+class FeatureModule {}
+
+describe('class enhancers of a handler in a feature module', () => {
+  it("are built by the feature module's injector", async () => {
+    const { app, url } = await startApp({ imports: [MqttWsModule.forRoot(), FeatureModule] });
+    const client = await TestClient.connect(url);
+    try {
+      await client.publish('feature/f1', 'v', { qos: 1 });
+      expect(await FeatureHandler.seen.waitFor(1)).toEqual(['f1:v@feature']);
+    } finally {
+      await client.end();
+      await app.close();
+    }
   });
 });
