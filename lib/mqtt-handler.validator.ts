@@ -2,6 +2,7 @@
  * The decorator mistakes a handler can hold, caught while the explorer binds it so the app refuses
  * to start with the fix in the message, instead of a handler that silently gets `undefined`.
  */
+import type { Logger } from '@nestjs/common';
 import { CUSTOM_ROUTE_ARGS_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, type ModulesContainer } from '@nestjs/core';
 import { ContextUtils } from '@nestjs/core/helpers/context-utils.js';
@@ -200,18 +201,34 @@ const GLOBAL_ENHANCER_KINDS = [
   [APP_FILTER, 'filter'],
 ] as const;
 
-export interface ScopedGlobalEnhancer {
+/**
+ * A request-scoped or transient global enhancer (`APP_GUARD` … with a `scope`) is resolved by Nest
+ * per HTTP request; for a handler wrapped once, as MQTT handlers are, its context creators leave it
+ * out without a word. A guard left out is a hole, so the app refuses to start; an interceptor, pipe
+ * or filter left out is announced.
+ */
+export function checkGlobalEnhancers(modules: ModulesContainer, logger: Logger): void {
+  for (const { kind, name } of scopedGlobalEnhancers(modules)) {
+    const problem =
+      `the global ${kind} ${name} is request-scoped or transient, ` +
+      'and MQTT messages have no request to build it for, so it does not run on @MqttSubscribe handlers.';
+    if (kind === 'guard') {
+      throw new Error(
+        `MqttWsModule: ${problem} Make it a singleton (the default scope): a guard reads the HTTP request ` +
+          'from its ExecutionContext (context.switchToHttp().getRequest()) and needs no request scope for that.',
+      );
+    }
+    logger.warn(`${problem[0].toUpperCase()}${problem.slice(1)} Make it a singleton for it to run there.`);
+  }
+}
+
+interface ScopedGlobalEnhancer {
   kind: (typeof GLOBAL_ENHANCER_KINDS)[number][1];
   name: string;
 }
 
-/**
- * The `APP_GUARD`/`APP_INTERCEPTOR`/`APP_PIPE`/`APP_FILTER` providers that are request-scoped or
- * transient. Nest resolves those per HTTP request; for a handler wrapped once, as MQTT handlers
- * are, its context creators leave them out without a word. Nest registers each under a token of
- * its own, `'APP_GUARD (UUID: …)'`, among the injectables of the module that provides it.
- */
-export function scopedGlobalEnhancers(modules: ModulesContainer): ScopedGlobalEnhancer[] {
+/** Nest registers each `APP_*` provider under a token of its own, `'APP_GUARD (UUID: …)'`. */
+function scopedGlobalEnhancers(modules: ModulesContainer): ScopedGlobalEnhancer[] {
   const found: ScopedGlobalEnhancer[] = [];
   for (const moduleRef of modules.values()) {
     for (const collection of [moduleRef.providers, moduleRef.injectables]) {

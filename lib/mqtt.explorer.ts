@@ -11,7 +11,7 @@ import { TopicFilter } from './topic/index.js';
 import type { MqttContext } from './mqtt.context.js';
 import { MqttMetadataAccessor } from './mqtt-metadata.accessor.js';
 import { MqttParamsFactory } from './mqtt-params.factory.js';
-import { checkEventName, checkMessageHandler, checkSubscribeOptions, scopedGlobalEnhancers } from './mqtt-handler.validator.js';
+import { checkEventName, checkGlobalEnhancers, checkMessageHandler, checkSubscribeOptions } from './mqtt-handler.validator.js';
 import { MQTT_BROKER, MQTT_CONTEXT_TYPE, MQTT_PARAM_ARGS_METADATA, MQTT_WS_RESOLVED_OPTIONS } from './mqtt-ws.constants.js';
 import type { ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
 
@@ -58,29 +58,9 @@ export class MqttExplorer implements OnModuleInit {
         this.bindMethod(wrapper, instance, methodName);
       }
     }
-    if (this.messageHandlers > 0) this.checkGlobalEnhancers();
+    if (this.messageHandlers > 0) checkGlobalEnhancers(this.modules, this.logger);
     this.events.attach(this.broker);
     await this.messages.subscribeInstanceRoutes(this.broker);
-  }
-
-  /**
-   * A request-scoped or transient global enhancer cannot run on an MQTT handler (there is no request
-   * to build it for) and Nest would skip it there silently. A skipped guard is a hole, so the app
-   * refuses to start; a skipped interceptor, pipe or filter is announced.
-   */
-  private checkGlobalEnhancers(): void {
-    for (const { kind, name } of scopedGlobalEnhancers(this.modules)) {
-      const problem =
-        `the global ${kind} ${name} is request-scoped or transient, ` +
-        'and MQTT messages have no request to build it for, so it does not run on @MqttSubscribe handlers.';
-      if (kind === 'guard') {
-        throw new Error(
-          `MqttWsModule: ${problem} Make it a singleton (the default scope): a guard reads the HTTP request ` +
-            'from its ExecutionContext (context.switchToHttp().getRequest()) and needs no request scope for that.',
-        );
-      }
-      this.logger.warn(`${problem[0].toUpperCase()}${problem.slice(1)} Make it a singleton for it to run there.`);
-    }
   }
 
   private bindMethod(wrapper: InstanceWrapper, instance: Record<string, Function>, methodName: string): void {
