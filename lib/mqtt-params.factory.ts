@@ -9,7 +9,9 @@ export class MqttParamsFactory implements ParamsFactory {
     const key = data as string | undefined;
     switch (type) {
       case MqttParamtype.PAYLOAD:
-        return key && payload !== null && typeof payload === 'object' ? (payload as Record<string, unknown>)[key] : payload;
+        if (key === undefined) return payload;
+        // A property of a JSON document that is not an object (`42`, `"text"`, `null`) does not exist.
+        return payload !== null && typeof payload === 'object' ? (payload as Record<string, unknown>)[key] : undefined;
       case MqttParamtype.PARAMS:
         return key ? context.params[key] : context.params;
       case MqttParamtype.TOPIC:

@@ -1,10 +1,16 @@
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+
 export const MQTT_BROKER = Symbol('MQTT_BROKER');
 export const MQTT_WS_RESOLVED_OPTIONS = Symbol('MQTT_WS_RESOLVED_OPTIONS');
 
 export const MQTT_SUBSCRIBE_METADATA = 'nestjs-mqtt-ws:subscribe';
 export const MQTT_EVENT_METADATA = 'nestjs-mqtt-ws:event';
-/** Our own key, so MQTT handler params never collide with HTTP route params on the same method. */
-export const MQTT_PARAM_ARGS_METADATA = 'nestjs-mqtt-ws:param-args';
+/**
+ * Nest's route-arguments key, as @nestjs/microservices and @nestjs/websockets use it: Nest's scanner
+ * reads the pipes given as classes there (`@Payload(MyPipe)`) and registers them as injectables, so
+ * they are built by the injector; under a key of our own the pipes context silently drops them.
+ */
+export const MQTT_PARAM_ARGS_METADATA = ROUTE_ARGS_METADATA;
 
 export const MQTT_CONTEXT_TYPE = 'mqtt';
 

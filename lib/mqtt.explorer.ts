@@ -1,9 +1,8 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
+import { Inject, Injectable, Logger, Scope, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, ExternalContextCreator, MetadataScanner, ModulesContainer } from '@nestjs/core';
 import type { MqttBroker } from './broker/mqtt-broker.js';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import type { MqttSubscribeMetadata } from './decorators/mqtt-subscribe.decorator.js';
-import { MqttParamtype } from './enums/mqtt-paramtype.enum.js';
 import type { MqttHandlerScope } from './interfaces/mqtt-subscribe-options.interface.js';
 import { MqttEventDispatcher } from './dispatch/mqtt-event.dispatcher.js';
 import { MqttMessageDispatcher } from './dispatch/mqtt-message.dispatcher.js';
@@ -11,6 +10,7 @@ import { TopicFilter } from './topic/index.js';
 import type { MqttContext } from './mqtt.context.js';
 import { MqttMetadataAccessor } from './mqtt-metadata.accessor.js';
 import { MqttParamsFactory } from './mqtt-params.factory.js';
+import { checkEventName, checkGlobalEnhancers, checkMessageHandler, checkSubscribeOptions } from './mqtt-handler.validator.js';
 import { MQTT_BROKER, MQTT_CONTEXT_TYPE, MQTT_PARAM_ARGS_METADATA, MQTT_WS_RESOLVED_OPTIONS } from './mqtt-ws.constants.js';
 import type { ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
 
@@ -22,12 +22,14 @@ import type { ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
 export class MqttExplorer implements OnModuleInit {
   private readonly paramsFactory = new MqttParamsFactory();
   private readonly logger = new Logger('MqttWsModule');
+  private messageHandlers = 0;
 
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly metadata: MqttMetadataAccessor,
     private readonly contextCreator: ExternalContextCreator,
+    private readonly modules: ModulesContainer,
     private readonly messages: MqttMessageDispatcher,
     private readonly events: MqttEventDispatcher,
     @Inject(MQTT_WS_RESOLVED_OPTIONS) private readonly options: ResolvedMqttWsOptions,
@@ -55,6 +57,7 @@ export class MqttExplorer implements OnModuleInit {
         this.bindMethod(wrapper, instance, methodName);
       }
     }
+    if (this.messageHandlers > 0) checkGlobalEnhancers(this.modules, this.logger);
     this.events.attach(this.broker);
     await this.messages.subscribeInstanceRoutes(this.broker);
   }
@@ -67,16 +70,46 @@ export class MqttExplorer implements OnModuleInit {
 
     const handlerName = `${instance.constructor.name}.${methodName}`;
     if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
+      const why =
+        wrapper.scope === Scope.REQUEST || wrapper.isTransient
+          ? ''
+          : ` (${instance.constructor.name} is a singleton, but a request-scoped dependency, guard, interceptor, ` +
+            'pipe or filter makes Nest build it per request)';
       throw new Error(
-        `MqttWsModule: ${handlerName} is an MQTT handler on a request-scoped or transient provider. ` +
-          'MQTT messages have no request to scope to: make the provider a singleton (the default scope).',
+        `MqttWsModule: ${handlerName} is an MQTT handler on a request-scoped or transient provider${why}. ` +
+          'MQTT messages have no request to scope to: make the provider and its enhancers singletons (the default scope).',
+      );
+    }
+    if (subscriptions && events) {
+      throw new Error(
+        `MqttWsModule: ${handlerName} has both @MqttSubscribe and @OnMqttEvent. An event handler gets the event ` +
+          'object and a message handler its decorated parameters: give each its own method.',
       );
     }
     for (const event of events ?? []) {
+      checkEventName(event, handlerName);
       this.events.add(event, handlerName, (payload) => method.call(instance, payload));
     }
     if (!subscriptions) return;
 
+    for (const { options } of subscriptions) checkSubscribeOptions(options, handlerName);
+    const scope = handlerScope(subscriptions, handlerName);
+    const routes = subscriptions.flatMap(({ topics, options }) =>
+      topics.map((pattern) => ({
+        filter: parseFilter(pattern, handlerName),
+        payloadFormat: options.payloadFormat ?? this.options.payloadFormat,
+      })),
+    );
+    const { takesPayload } = checkMessageHandler(
+      instance,
+      methodName,
+      handlerName,
+      routes.map(({ filter }) => filter),
+      routes.map(({ payloadFormat }) => payloadFormat),
+    );
+    // Nest's route-arguments key: class pipes in it were registered by the scanner, so the pipes
+    // context finds them built by the injector, as it does for every class guard, interceptor and
+    // filter at method, class and global level.
     const invoke = this.contextCreator.create(
       instance,
       method as (...args: unknown[]) => unknown,
@@ -89,26 +122,18 @@ export class MqttExplorer implements OnModuleInit {
       MQTT_CONTEXT_TYPE,
     ) as (payload: unknown, context: MqttContext) => Promise<unknown>;
     const handlerKey = {};
-    // A handler that does not take the payload is not made to pay for decoding it.
-    const takesPayload = this.takesPayload(instance, methodName);
-    const scope = handlerScope(subscriptions, handlerName);
-    for (const { topics, options } of subscriptions) {
-      for (const pattern of topics) {
-        this.messages.add({
-          filter: parseFilter(pattern, handlerName),
-          payloadFormat: takesPayload ? (options.payloadFormat ?? this.options.payloadFormat) : 'buffer',
-          scope,
-          handlerName,
-          handlerKey,
-          invoke,
-        });
-      }
+    this.messageHandlers++;
+    for (const { filter, payloadFormat } of routes) {
+      this.messages.add({
+        filter,
+        // A handler that does not take the payload is not made to pay for decoding it.
+        payloadFormat: takesPayload ? payloadFormat : 'buffer',
+        scope,
+        handlerName,
+        handlerKey,
+        invoke,
+      });
     }
-  }
-
-  private takesPayload(instance: object, methodName: string): boolean {
-    const args: Record<string, unknown> = Reflect.getMetadata(MQTT_PARAM_ARGS_METADATA, instance.constructor, methodName) ?? {};
-    return Object.keys(args).some((key) => key.startsWith(`${MqttParamtype.PAYLOAD}:`));
   }
 }
 
@@ -134,6 +159,8 @@ function parseFilter(pattern: string, handlerName: string): TopicFilter {
   try {
     return TopicFilter.parse(pattern);
   } catch (error) {
-    throw new Error(`MqttWsModule: @MqttSubscribe(${JSON.stringify(pattern)}) on ${handlerName}: ${(error as Error).message}`);
+    // A 64 KiB filter is quoted by its start only.
+    const shown = typeof pattern === 'string' && pattern.length > 80 ? `${JSON.stringify(pattern.slice(0, 80))}…` : JSON.stringify(pattern);
+    throw new Error(`MqttWsModule: @MqttSubscribe(${shown}) on ${handlerName}: ${(error as Error).message}`);
   }
 }

@@ -111,6 +111,12 @@ describe('@MqttSubscribe handlers', () => {
     expect(alert.packet.qos).toBe(1);
   });
 
+  it("gives @Payload('property') undefined when the JSON payload is not an object", async () => {
+    await client.publish('sensors/d8/temperature', '42', { qos: 1 });
+    const calls = await seen.temperature.waitFor(2);
+    expect(calls[1]).toMatchObject({ reading: 42, id: 'd8', celsius: undefined });
+  });
+
   it('matches + and # wildcards and extracts named levels', async () => {
     await client.publish('plant/berlin/line4/oven/zone2', 'x');
     await client.publish('plant/paris/line1', 'y');

@@ -1,3 +1,3 @@
 export * from './mqtt-params.decorators.js';
 export * from './mqtt-subscribe.decorator.js';
-export * from './on-mqtt-event.decorator.js';
+export { OnMqttEvent } from './on-mqtt-event.decorator.js';

@@ -1,26 +1,21 @@
-import type { PipeTransform, Type } from '@nestjs/common';
+import { assignMetadata, type PipeTransform, type Type } from '@nestjs/common';
 import { MQTT_PARAM_ARGS_METADATA } from '../mqtt-ws.constants.js';
 import { MqttParamtype } from '../enums/mqtt-paramtype.enum.js';
 
-type Pipe = Type<PipeTransform> | PipeTransform;
+/** A pipe instance, or a pipe class that the app's injector builds with its dependencies. */
+export type MqttParamPipe = Type<PipeTransform> | PipeTransform;
 
-export interface MqttParamMetadata {
-  index: number;
-  data: string | undefined;
-  pipes: Pipe[];
-}
-
+/**
+ * Writes under Nest's route-arguments key in Nest's own entry format (`'<type>:<index>'`), so that
+ * the scanner registers class pipes and `ExternalContextCreator` reads the entries as it reads those
+ * of @nestjs/microservices.
+ */
 function createMqttParamDecorator(paramtype: MqttParamtype) {
-  return (data?: string, ...pipes: Pipe[]): ParameterDecorator =>
+  return (data?: string, ...pipes: MqttParamPipe[]): ParameterDecorator =>
     (target, key, index) => {
       const host = target.constructor;
-      const args: Record<string, MqttParamMetadata> = Reflect.getMetadata(MQTT_PARAM_ARGS_METADATA, host, key!) ?? {};
-      Reflect.defineMetadata(
-        MQTT_PARAM_ARGS_METADATA,
-        { ...args, [`${paramtype}:${index}`]: { index, data, pipes } },
-        host,
-        key!,
-      );
+      const args = Reflect.getMetadata(MQTT_PARAM_ARGS_METADATA, host, key!) ?? {};
+      Reflect.defineMetadata(MQTT_PARAM_ARGS_METADATA, assignMetadata(args, paramtype, index, { data, pipes }), host, key!);
     };
 }
 
@@ -28,20 +23,28 @@ const payload = createMqttParamDecorator(MqttParamtype.PAYLOAD);
 const params = createMqttParamDecorator(MqttParamtype.PARAMS);
 
 /**
- * The decoded payload (see `payloadFormat`), or one property of it. Pipes given here run after the
- * global ones; a global `ValidationPipe` validates it against the parameter's DTO class.
+ * The decoded payload (see `payloadFormat`), or one property of it. Pipes given here, as classes
+ * (built by the app's injector) or instances, run after the global, class and method pipes; a
+ * global `ValidationPipe` validates the payload against the parameter's DTO class.
  */
-export function Payload(...pipes: Pipe[]): ParameterDecorator;
-export function Payload(property: string, ...pipes: Pipe[]): ParameterDecorator;
-export function Payload(propertyOrPipe?: string | Pipe, ...pipes: Pipe[]): ParameterDecorator {
+export function Payload(...pipes: MqttParamPipe[]): ParameterDecorator;
+export function Payload(property: string, ...pipes: MqttParamPipe[]): ParameterDecorator;
+export function Payload(propertyOrPipe?: string | MqttParamPipe, ...pipes: MqttParamPipe[]): ParameterDecorator {
   return typeof propertyOrPipe === 'string' || propertyOrPipe === undefined
     ? payload(propertyOrPipe, ...pipes)
     : payload(undefined, propertyOrPipe, ...pipes);
 }
 
-/** All named topic params (`{ deviceId: 'd1' }`), or the one named. */
-export function Params(name?: string, ...pipes: Pipe[]): ParameterDecorator {
-  return params(name, ...pipes);
+/**
+ * All named topic levels (`{ deviceId: 'd1' }`), or the one named. A name that a filter of the
+ * handler does not declare fails at start-up.
+ */
+export function Params(...pipes: MqttParamPipe[]): ParameterDecorator;
+export function Params(name: string, ...pipes: MqttParamPipe[]): ParameterDecorator;
+export function Params(nameOrPipe?: string | MqttParamPipe, ...pipes: MqttParamPipe[]): ParameterDecorator {
+  return typeof nameOrPipe === 'string' || nameOrPipe === undefined
+    ? params(nameOrPipe, ...pipes)
+    : params(undefined, nameOrPipe, ...pipes);
 }
 
 /** The message's topic. */

@@ -1,2 +1,2 @@
-export { topicFilterError, topicMatchesFilter, topicNameError } from './topic-rules.js';
+export { topicFilterError, topicFilterRuleBroken, topicMatchesFilter, topicNameError } from './topic-rules.js';
 export { TopicFilter } from './topic-pattern.js';

@@ -1,36 +1,63 @@
+/**
+ * MQTT 3.1.1 section 4.7, once for the whole library: the protocol checks, the handler filters
+ * (`topic-pattern.ts`) and the matching of granted subscriptions all use these functions.
+ */
+const NULL = 0;
 const SLASH = 47;
 const PLUS = 43;
 const HASH = 35;
 const DOLLAR = 36;
+const MAX_BYTES = 65535;
+/** A string of at most this many UTF-16 units cannot encode to more than 65535 UTF-8 bytes. */
+const SURELY_SHORT_ENOUGH = Math.floor(MAX_BYTES / 3);
 
-/** Why a SUBSCRIBE or UNSUBSCRIBE topic filter is invalid, or `undefined` when it is valid. */
-export function topicFilterError(filter: string): string | undefined {
-  // [MQTT-4.7.3-1]
-  if (filter.length === 0) return 'a topic filter must be at least one character long';
+/**
+ * The rule a topic filter breaks, with its clause, or `undefined` when the filter is valid. The
+ * wording leaves out the filter itself, so that callers can say where it came from.
+ */
+export function topicFilterRuleBroken(filter: string): string | undefined {
+  if (filter.length === 0) return 'a topic filter must be at least one character long [MQTT-4.7.3-1]';
   const last = filter.length - 1;
   for (let i = 0; i <= last; i++) {
     const code = filter.charCodeAt(i);
     if (code === HASH) {
-      // [MQTT-4.7.1-2] '#' stands alone on the last level.
       if (i !== last || (i > 0 && filter.charCodeAt(i - 1) !== SLASH)) {
-        return `"${filter}": '#' must be the last character, alone on its level`;
+        return "'#' must be the last level of a topic filter, alone on its level [MQTT-4.7.1-2]";
       }
     } else if (code === PLUS) {
-      // [MQTT-4.7.1-3] '+' fills a whole level. Aedes' own check misses 'a+', '+a' and 'a/+b'.
+      // Aedes' own check misses 'a+', '+a' and 'a/+b'.
       if ((i > 0 && filter.charCodeAt(i - 1) !== SLASH) || (i < last && filter.charCodeAt(i + 1) !== SLASH)) {
-        return `"${filter}": '+' must occupy an entire level`;
+        return "'+' must occupy an entire level of a topic filter [MQTT-4.7.1-3]";
       }
+    } else if (code === NULL) {
+      return 'a topic filter must not contain the null character U+0000 [MQTT-4.7.3-2]';
     }
+  }
+  if (filter.length > SURELY_SHORT_ENOUGH && Buffer.byteLength(filter) > MAX_BYTES) {
+    return 'a topic filter must not encode to more than 65535 bytes [MQTT-4.7.3-3]';
   }
   return undefined;
 }
 
-/** Why a topic name (a will topic here; Aedes checks PUBLISH topics itself) is invalid, or `undefined`. */
+/** Why a SUBSCRIBE or UNSUBSCRIBE topic filter is invalid (the filter, then the rule), or `undefined`. */
+export function topicFilterError(filter: string): string | undefined {
+  const rule = topicFilterRuleBroken(filter);
+  return rule === undefined ? undefined : `"${filter}": ${rule}`;
+}
+
+/** Why a topic name (a will topic, a server PUBLISH) is invalid, or `undefined`. */
 export function topicNameError(name: string): string | undefined {
-  // [MQTT-4.7.3-1]
-  if (name.length === 0) return 'a topic name must be at least one character long';
-  // [MQTT-4.7.1-1], [MQTT-3.3.2-2]
-  if (name.includes('+') || name.includes('#')) return `"${name}": a topic name must not contain wildcards`;
+  if (name.length === 0) return 'a topic name must be at least one character long [MQTT-4.7.3-1]';
+  for (let i = 0; i < name.length; i++) {
+    const code = name.charCodeAt(i);
+    if (code === PLUS || code === HASH) {
+      return `"${name}": a topic name must not contain the wildcards '+' and '#' [MQTT-4.7.1-1], [MQTT-3.3.2-2]`;
+    }
+    if (code === NULL) return 'a topic name must not contain the null character U+0000 [MQTT-4.7.3-2]';
+  }
+  if (name.length > SURELY_SHORT_ENOUGH && Buffer.byteLength(name) > MAX_BYTES) {
+    return 'a topic name must not encode to more than 65535 bytes [MQTT-4.7.3-3]';
+  }
   return undefined;
 }
 

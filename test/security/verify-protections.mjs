@@ -8,12 +8,17 @@
 //   node test/security/verify-protections.mjs /tmp/verify [name-regexp]
 //   git worktree remove --force /tmp/verify
 //
+// `node test/security/verify-protections.mjs --check` only checks, in place and without editing
+// anything, that every search string is found exactly once (quick, after moving code). Importing
+// this file runs nothing: it exports PROTECTIONS.
+//
 // A search string that is no longer found fails the run: the list must follow the code. A check
 // is disabled with `&& Number.isNaN(0)` (or forced with `|| !Number.isNaN(0)`), which the compiler
 // does not see through, so it reports no dead code.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const LISTENER = 'test/security/listener.e2e-spec.ts';
 const PER_ADDRESS = 'test/security/connections-per-address.e2e-spec.ts';
@@ -36,6 +41,10 @@ const FRAMES = 'lib/transport/websocket-frame-reader.ts';
 const QOS2_RELEASE = 'lib/broker/aedes/qos2-release.ts';
 const QOS2_RELEASE_SPEC = 'test/protocol/qos2-release.e2e-spec.ts';
 const QOS2_CONTRACT_SPEC = 'test/protocol/qos2-release-contract.e2e-spec.ts';
+const HANDLER_CHECKS = 'lib/mqtt-handler.validator.ts';
+const TOPIC_RULES = 'lib/topic/topic-rules.ts';
+const MISTAKES = 'test/handler-mistakes.e2e-spec.ts';
+const HANDLERS_DI = 'test/enhancers-di.e2e-spec.ts';
 /** The factory without one Aedes option: Aedes then uses its own default. */
 const withoutAedesOption = (option) => ({
   file: FACTORY,
@@ -134,6 +143,21 @@ export const PROTECTIONS = [
   // Set-up mistakes (issue 15): they stop the app at start-up, with the fix in the message.
   { name: 'unknown option keys', edits: [{ file: 'lib/mqtt-ws-options.validator.ts', search: 'if (known.includes(key)) continue;', replace: 'if (known.includes(key) || !Number.isNaN(0)) continue;' }], spec: 'test/adoption/startup-mistakes.e2e-spec.ts', test: 'unknown option key' },
   { name: 'auth policy outside MqttWsModule: says where to provide it', edits: [{ file: 'lib/security/mqtt-auth-policy.host.ts', search: 'if (dependency === undefined) throw error;', replace: 'if (dependency === undefined || !Number.isNaN(0)) throw error;' }], spec: 'test/adoption/startup-mistakes.e2e-spec.ts', test: 'constructor dependencies' },
+  // Handler decorator mistakes, refused at start-up, and the topic rules (issues 11 and 15).
+  { name: 'class pipes through DI: params under Nest route-arguments key', edits: [{ file: 'lib/mqtt-ws.constants.ts', search: 'export const MQTT_PARAM_ARGS_METADATA = ROUTE_ARGS_METADATA;', replace: "export const MQTT_PARAM_ARGS_METADATA = 'nestjs-mqtt-ws:param-args' as string;" }], spec: HANDLERS_DI, test: 'TagClassPipe' },
+  { name: 'handler: @Params name must be a level of every filter', edits: [{ file: HANDLER_CHECKS, search: 'if (filter.paramNames.includes(name as string)) continue;', replace: 'if (filter.paramNames.includes(name as string) || !Number.isNaN(0)) continue;' }], spec: MISTAKES, test: 'named param' },
+  { name: 'handler: every parameter decorated', edits: [{ file: HANDLER_CHECKS, search: 'if (!byIndex.has(index)) {', replace: 'if (!byIndex.has(index) && Number.isNaN(0)) {' }], spec: MISTAKES, test: 'without a decorator' },
+  { name: 'handler: not also an HTTP route', edits: [{ file: HANDLER_CHECKS, search: 'if (Reflect.getMetadata(key, method) !== undefined) {', replace: 'if (Reflect.getMetadata(key, method) !== undefined && Number.isNaN(0)) {' }], spec: MISTAKES, test: 'both an HTTP route' },
+  { name: 'handler: known @OnMqttEvent name', edits: [{ file: HANDLER_CHECKS, search: 'if ((MQTT_EVENT_NAMES as readonly unknown[]).includes(event)) return;', replace: 'if ((MQTT_EVENT_NAMES as readonly unknown[]).includes(event) || !Number.isNaN(0)) return;' }], spec: MISTAKES, test: 'unknown event name' },
+  { name: 'handler: unknown @MqttSubscribe option', edits: [{ file: HANDLER_CHECKS, search: '    if (known.includes(key)) continue;', replace: '    if (known.includes(key) || !Number.isNaN(0)) continue;' }], spec: MISTAKES, test: 'unknown @MqttSubscribe option' },
+  { name: 'handler: known payloadFormat', edits: [{ file: HANDLER_CHECKS, search: 'if (format !== undefined && !PAYLOAD_FORMATS.includes(format)) {', replace: 'if (format !== undefined && !PAYLOAD_FORMATS.includes(format) && Number.isNaN(0)) {' }], spec: MISTAKES, test: 'unknown payloadFormat' },
+  { name: "handler: @Payload('property') needs JSON", edits: [{ file: HANDLER_CHECKS, search: 'if (entry.data === undefined || format === undefined) return;', replace: 'if (entry.data === undefined || format === undefined || !Number.isNaN(0)) return;' }], spec: MISTAKES, test: 'decodes text or bytes' },
+  { name: 'handler: not also an event handler', edits: [{ file: 'lib/mqtt.explorer.ts', search: 'if (subscriptions && events) {', replace: 'if (subscriptions && events && Number.isNaN(0)) {' }], spec: MISTAKES, test: 'both a message handler and an event handler' },
+  { name: 'handler: no request-scoped global guard (Nest would skip it on MQTT handlers)', edits: [{ file: HANDLER_CHECKS, search: "if (kind === 'guard') {", replace: "if (kind === 'guard' && Number.isNaN(0)) {" }], spec: MISTAKES, test: 'request-scoped global guard' },
+  { name: 'topic filter: # alone on the last level', edits: [{ file: TOPIC_RULES, search: 'if (i !== last || (i > 0 && filter.charCodeAt(i - 1) !== SLASH)) {', replace: 'if ((i !== last || (i > 0 && filter.charCodeAt(i - 1) !== SLASH)) && Number.isNaN(0)) {' }], spec: MISTAKES, test: 'invalid filter a/' },
+  { name: 'topic filter: + fills a level', edits: [{ file: TOPIC_RULES, search: 'if ((i > 0 && filter.charCodeAt(i - 1) !== SLASH) || (i < last && filter.charCodeAt(i + 1) !== SLASH)) {', replace: 'if (((i > 0 && filter.charCodeAt(i - 1) !== SLASH) || (i < last && filter.charCodeAt(i + 1) !== SLASH)) && Number.isNaN(0)) {' }], spec: MISTAKES, test: 'invalid filter a\\+' },
+  { name: 'topic filter: no null character', edits: [{ file: TOPIC_RULES, search: "} else if (code === NULL) {\n      return 'a topic filter", replace: "} else if (code === NULL && Number.isNaN(0)) {\n      return 'a topic filter" }], spec: MISTAKES, test: 'U\\+0000' },
+  { name: 'topic filter: at most 65535 bytes', edits: [{ file: TOPIC_RULES, search: "if (filter.length > SURELY_SHORT_ENOUGH && Buffer.byteLength(filter) > MAX_BYTES) {", replace: "if (filter.length > SURELY_SHORT_ENOUGH && Buffer.byteLength(filter) > MAX_BYTES && Number.isNaN(0)) {" }], spec: MISTAKES, test: '65536 bytes' },
 ];
 
 function run(cwd, command, args) {
@@ -201,4 +225,23 @@ function main() {
   if (rows.some((row) => row.outcome !== 'yes')) process.exitCode = 1;
 }
 
-main();
+/** Every search string found exactly once in this tree; edits nothing. */
+function checkSearchStrings() {
+  let wrong = 0;
+  for (const entry of PROTECTIONS) {
+    for (const edit of entry.edits) {
+      const count = readFileSync(edit.file, 'utf8').split(edit.search).length - 1;
+      if (count !== 1) {
+        wrong++;
+        console.log(`FAIL ${entry.name}: "${edit.search.slice(0, 60)}…" found ${count} times in ${edit.file}`);
+      }
+    }
+  }
+  console.log(`${PROTECTIONS.length} protections, ${wrong} search strings not found exactly once`);
+  if (wrong > 0) process.exitCode = 1;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (process.argv[2] === '--check') checkSearchStrings();
+  else main();
+}
