@@ -40,4 +40,19 @@ export interface MqttSecurityOptions {
   maxQueuedMessages?: number;
   /** IP addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` gives the client address. Default: none. */
   trustedProxies?: readonly string[];
+  /**
+   * Bytes a connection may send before its CONNECT is accepted, in all (so also its largest message
+   * then); more closes it (1009 for one message, 1008 in all). Default 64 KiB, at most `maxPayload`.
+   */
+  maxPreConnectPayload?: number;
+  /**
+   * ms from a dedicated-port connection's first byte to its complete upgrade request; then the socket
+   * is destroyed, however the bytes trickle in. Default 10000. (On the app's port, the app's HTTP
+   * server's `headersTimeout` applies: see docs/security.md.)
+   */
+  handshakeTimeout?: number;
+  /** ms a peer has, after the close frames, to close TCP; then the socket is destroyed. Also the longest shutdown waits for peers. Default 2000. */
+  closeTimeout?: number;
+  /** ms between WebSocket pings; a peer that sent nothing, not even a pong, between two is closed. 0: no pings. Default 30000. */
+  pingInterval?: number;
 }

@@ -46,7 +46,7 @@ export const PROTECTIONS = [
   { name: 'maxConnectionsPerIp: released when the socket closes', edits: [{ file: 'lib/security/connections-per-address.ts', search: "socket.once('close', () => this.remove(address));", replace: '' }], spec: PER_ADDRESS },
   { name: 'maxConnectionsPerIp: the address behind trusted proxies', edits: [{ file: GUARD, search: 'this.proxies.connectionDetails(request).ipAddress', replace: 'request.socket.remoteAddress' }], spec: PER_ADDRESS },
   { name: 'subprotocol required (400)', edits: [{ file: 'lib/transport/mqtt-websocket.server.ts', search: '(protocol === null || (protocol === false && !this.options.allowMissingSubprotocol) ? SUBPROTOCOL_REQUIRED : undefined)', replace: 'undefined' }], spec: BAD_INPUT, test: 'subprotocol' },
-  { name: 'maxPayload (1009)', edits: [{ file: FRAMES, search: 'if (this.messageLength > this.maxPayload)', replace: 'if (this.messageLength > this.maxPayload && Number.isNaN(0))' }], spec: LISTENER, test: 'maxPayload' },
+  { name: 'maxPayload (1009)', edits: [{ file: FRAMES, search: 'if (this.messageLength > this.maxMessage)', replace: 'if (this.messageLength > this.maxMessage && Number.isNaN(0))' }], spec: LISTENER, test: 'maxPayload' },
   {
     name: 'text frames (1003)',
     edits: [
