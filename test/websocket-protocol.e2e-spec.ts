@@ -157,6 +157,21 @@ describe('WebSocket protocol (RFC 6455) on the MQTT endpoint', () => {
     await peer.ended;
   });
 
+  it('closes with 1002, the frame before the FIN, on a malformed MQTT packet (a CONNECT with a reserved flag)', async () => {
+    const peer = await RawWebSocket.open(port);
+    const connect = connectPacket('reserved-flag');
+    connect[0] |= 0x01;
+    peer.write(RawWebSocket.frame(BINARY, connect));
+    expect(await peer.closedWith()).toBe(1002);
+  });
+
+  it('sends a refusing CONNACK, then a close frame, before the FIN', async () => {
+    const peer = await RawWebSocket.open(port);
+    peer.write(RawWebSocket.frame(BINARY, connectPacket('x'.repeat(300))));
+    expect(await peer.closedWith()).toBe(1000);
+    expect(packetsOf(peer.frames)[0]).toMatchObject({ cmd: 'connack', returnCode: 2 });
+  });
+
   it('sends every server frame unmasked, final and binary', async () => {
     const peer = await RawWebSocket.open(port);
     peer.write(RawWebSocket.frame(BINARY, connectPacket('frames-out')));
@@ -176,5 +191,21 @@ describe('WebSocket protocol (RFC 6455) on the MQTT endpoint', () => {
     await client.publish('regular/a', 'x', { qos: 2 });
     expect((await client.waitFor(1, 'regular/a'))[0].payload.toString()).toBe('x');
     await client.end();
+  });
+});
+
+describe('WebSocket close on shutdown', () => {
+  it('sends 1001 (going away) to every connection, before the FIN, and completes within closeTimeout', async () => {
+    const { app, port } = await startApp({ imports: [MqttWsModule.forRoot({ closeTimeout: 500 })] });
+    const connected = await RawWebSocket.open(port);
+    connected.write(RawWebSocket.frame(BINARY, connectPacket('shutdown-connected')));
+    await connected.waitForFrames(1);
+    // A peer that never answers the close frame is not waited for past closeTimeout.
+    const silent = await RawWebSocket.open(port);
+    silent.socket.allowHalfOpen = true;
+    await app.close();
+    expect(await connected.closedWith()).toBe(1001);
+    expect(await silent.closeCode()).toBe(1001);
+    silent.destroy();
   });
 });

@@ -113,6 +113,9 @@ export const PROTECTIONS = [
   unvalidated('maxInflightInbound', "fail('maxInflightInbound', 'a non-negative integer', inflight);", '{}'),
   unvalidated('trustedProxies', "fail('trustedProxies', 'an array of IP addresses or CIDR ranges', entry);", ''),
   unvalidated('allowedOrigins', '  validateOrigins(options.allowedOrigins, fail);\n', ''),
+  // The bounded transport (issue 12).
+  { name: 'close frame on an MQTT protocol error (1002)', edits: [{ file: 'lib/transport/websocket-duplex.ts', search: 'this.sendClose(closeCodeOf(error, lateConnect ? CloseCode.PolicyViolation : CloseCode.ProtocolError));', replace: 'this.socket.destroy();' }], spec: 'test/websocket-protocol.e2e-spec.ts', test: 'malformed MQTT packet' },
+  { name: 'close frame 1001 on shutdown, bounded by closeTimeout', edits: [{ file: 'lib/transport/mqtt-websocket.server.ts', search: 'for (const connection of this.timers.connections) connection.goAway();', replace: 'for (const connection of this.timers.connections) connection.terminate();' }], spec: 'test/websocket-protocol.e2e-spec.ts', test: 'going away' },
 ];
 
 function run(cwd, command, args) {

@@ -113,6 +113,25 @@ export class RawWebSocket {
     }
   }
 
+  /**
+   * Resolves when TCP closes, with the code of the close frame received before that (undefined
+   * when none came): a frame that arrives only after the FIN does not count.
+   */
+  async closedWith(): Promise<number | undefined> {
+    await this.ended;
+    return this.frames.find((frame) => frame.opcode === 0x8)?.payload.readUInt16BE(0);
+  }
+
+  /** Stops reading: what the server sends waits in the kernel's buffers, then in the server's. */
+  stopReading(): void {
+    this.socket.pause();
+  }
+
+  /** Reads again, once. */
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
   destroy(): void {
     this.socket.destroy();
   }
