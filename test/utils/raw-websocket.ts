@@ -43,6 +43,8 @@ export class RawWebSocket {
   static async open(port: number, path = '/mqtt', headers: Record<string, string | undefined> = {}, method = 'GET'): Promise<RawWebSocket> {
     const socket = connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    // A reset by a server that refuses the connection shows as 'close' below.
+    socket.on('error', () => undefined);
     const all: Record<string, string | undefined> = {
       Host: `127.0.0.1:${port}`,
       Upgrade: 'websocket',
