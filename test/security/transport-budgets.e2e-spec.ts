@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { once } from 'node:events';
 import { connect as tcpConnect } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
-import { MqttWsModule, type MqttAuthPolicy, type MqttConnectAuthContext, type MqttWsModuleOptions } from '../../lib/index.js';
+import type { Aedes } from 'aedes';
+import { MQTT_BROKER, MqttWsModule, type MqttAuthPolicy, type MqttConnectAuthContext, type MqttWsModuleOptions } from '../../lib/index.js';
 import { MqttWsListener } from '../../lib/transport/mqtt-ws.listener.js';
 import { startApp } from '../utils/app.js';
 import { RawMqttSocket } from '../utils/raw-mqtt-socket.js';
@@ -52,7 +53,7 @@ describe('transport budgets and deadlines, with a healthy QoS 1 stream alongside
     const url = `ws://127.0.0.1:${port}/mqtt`;
     const healthy = await HealthyStream.start(url, `budget-${++streams}`);
     await healthy.progress(3);
-    return { ...started, port, url, listener, healthy };
+    return { ...started, port, url, listener, healthy, broker: started.app.get<Aedes>(MQTT_BROKER) };
   }
 
   afterEach(async () => {
@@ -153,6 +154,21 @@ describe('transport budgets and deadlines, with a healthy QoS 1 stream alongside
     }
     await until(() => listener.transportStats.handshakes === 0);
     expect(sent).toBeLessThan(request.length);
+    await healthy.finish();
+  });
+
+  it('pings every pingInterval and drops a peer that answers nothing, while clients that answer stay', async () => {
+    const { port, listener, broker, healthy } = await start({ pingInterval: 150 });
+    const silent = await RawWebSocket.open(port);
+    silent.write(RawWebSocket.frame(BINARY, connectPacket('silent')));
+    await silent.waitForFrames(1);
+    const gone = new Promise((resolve) => broker.once('clientDisconnect', resolve));
+    // No close frame: the peer is taken for gone, and would not read one.
+    expect(await silent.closedWith()).toBeUndefined();
+    expect(silent.frames.filter((frame) => frame.opcode === PING).length).toBeGreaterThanOrEqual(1);
+    await gone;
+    await until(() => listener.transportStats.connections === 2);
+    // MQTT.js (over ws) answered every ping meanwhile.
     await healthy.finish();
   });
 

@@ -122,6 +122,7 @@ export const PROTECTIONS = [
   { name: 'absolute deadline for an accepted CONNECT (1008)', edits: [{ file: 'lib/transport/connection-timers.ts', search: 'if (connection.deadline !== 0 && now >= connection.deadline)', replace: 'if (connection.deadline !== 0 && now >= connection.deadline && Number.isNaN(0))' }], spec: 'test/security/transport-budgets.e2e-spec.ts', test: 'however it trickles' },
   { name: 'absolute handshake deadline (dedicated port)', edits: [{ file: 'lib/transport/connection-timers.ts', search: 'if (now >= deadline) socket.destroy();', replace: 'if (now >= deadline && Number.isNaN(0)) socket.destroy();' }], spec: 'test/security/transport-budgets.e2e-spec.ts', test: 'handshakeTimeout' },
   { name: 'handshakes in progress count against maxConnections', edits: [{ file: 'lib/transport/mqtt-websocket.server.ts', search: 'if (this.closing || (maxConnections > 0 && this.timers.size >= maxConnections))', replace: 'if (this.closing)' }], spec: 'test/security/transport-budgets.e2e-spec.ts', test: 'handshakeTimeout' },
+  { name: 'WebSocket pings: a peer that answers nothing is dropped', edits: [{ file: 'lib/transport/websocket-duplex.ts', search: '    if (!this.alive) {', replace: '    if (!this.alive && Number.isNaN(0)) {' }], spec: 'test/security/transport-budgets.e2e-spec.ts', test: 'pingInterval' },
   unvalidated('maxPreConnectPayload', "fail('maxPreConnectPayload', `an integer from 2 to maxPayload (${options.maxPayload}) bytes`, preConnect);", '', 'test/security/transport-budgets.e2e-spec.ts'),
 ];
 
