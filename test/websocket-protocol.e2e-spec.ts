@@ -75,11 +75,22 @@ describe('WebSocket protocol (RFC 6455) on the MQTT endpoint', () => {
     ['a key that is not 16 bytes of base64', { 'Sec-WebSocket-Key': 'short' }, 'GET', 400],
     ['another Upgrade than websocket', { Upgrade: 'h2c' }, 'GET', 400],
     ['a method other than GET', {}, 'POST', 405],
-  ])('refuses a handshake with %s', async (_name, headers, method, status) => {
-    const peer = await RawWebSocket.open(port, '/mqtt', headers, method);
+    ['no Host header', { Host: undefined }, 'GET', 400],
+    ['HTTP/1.0', {}, 'GET', 400, '1.0'],
+  ])('refuses a handshake with %s', async (_name, headers, method, status, httpVersion = '1.1') => {
+    const peer = await RawWebSocket.open(port, '/mqtt', headers, method, httpVersion);
     expect(peer.answer.status).toBe(status);
     if (status === 426) expect(peer.answer.headers['sec-websocket-version']).toBe('13');
     await peer.ended;
+  });
+
+  it.each([
+    ['Connection: keep-alive, Upgrade', { Connection: 'keep-alive, Upgrade' }],
+    ['Upgrade and Connection in other cases, with spaces and empty list elements', { Upgrade: ' WebSocket ', Connection: ', upgrade ,' }],
+  ])('reads the Upgrade and Connection headers as token lists (RFC 7230): %s', async (_name, headers) => {
+    const peer = await RawWebSocket.open(port, '/mqtt', headers);
+    expect(peer.answer.status).toBe(101);
+    peer.destroy();
   });
 
   it('reads MQTT from fragmented messages and from frame headers cut between TCP writes', async () => {

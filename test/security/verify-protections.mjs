@@ -123,6 +123,8 @@ export const PROTECTIONS = [
   { name: 'absolute handshake deadline (dedicated port)', edits: [{ file: 'lib/transport/connection-timers.ts', search: 'if (now >= deadline) socket.destroy();', replace: 'if (now >= deadline && Number.isNaN(0)) socket.destroy();' }], spec: 'test/security/transport-budgets.e2e-spec.ts', test: 'handshakeTimeout' },
   { name: 'handshakes in progress count against maxConnections', edits: [{ file: 'lib/transport/mqtt-websocket.server.ts', search: 'if (this.closing || (maxConnections > 0 && this.timers.size >= maxConnections))', replace: 'if (this.closing)' }], spec: 'test/security/transport-budgets.e2e-spec.ts', test: 'handshakeTimeout' },
   { name: 'WebSocket pings: a peer that answers nothing is dropped', edits: [{ file: 'lib/transport/websocket-duplex.ts', search: '    if (!this.alive) {', replace: '    if (!this.alive && Number.isNaN(0)) {' }], spec: 'test/security/transport-budgets.e2e-spec.ts', test: 'pingInterval' },
+  { name: 'strict handshake: HTTP/1.1 or later', edits: [{ file: 'lib/transport/websocket-handshake.ts', search: 'request.httpVersionMinor < 1)) return OLD_HTTP;', replace: 'request.httpVersionMinor < 1) && Number.isNaN(0)) return OLD_HTTP;' }], spec: 'test/websocket-protocol.e2e-spec.ts', test: 'HTTP/1.0' },
+  { name: 'strict handshake: Host required', edits: [{ file: 'lib/transport/websocket-handshake.ts', search: 'if (!request.headers.host) return NO_HOST;', replace: '' }], spec: 'test/websocket-protocol.e2e-spec.ts', test: 'no Host' },
   unvalidated('maxPreConnectPayload', "fail('maxPreConnectPayload', `an integer from 2 to maxPayload (${options.maxPayload}) bytes`, preConnect);", '', 'test/security/transport-budgets.e2e-spec.ts'),
 ];
 

@@ -40,7 +40,13 @@ export class RawWebSocket {
   }
 
   /** Opens a TCP connection and sends a handshake with these headers (a valid one by default). */
-  static async open(port: number, path = '/mqtt', headers: Record<string, string | undefined> = {}, method = 'GET'): Promise<RawWebSocket> {
+  static async open(
+    port: number,
+    path = '/mqtt',
+    headers: Record<string, string | undefined> = {},
+    method = 'GET',
+    httpVersion = '1.1',
+  ): Promise<RawWebSocket> {
     const socket = connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     // A reset by a server that refuses the connection shows as 'close' below.
@@ -54,7 +60,7 @@ export class RawWebSocket {
       'Sec-WebSocket-Protocol': 'mqtt',
       ...headers,
     };
-    let request = `${method} ${path} HTTP/1.1\r\n`;
+    let request = `${method} ${path} HTTP/${httpVersion}\r\n`;
     for (const [name, value] of Object.entries(all)) if (value !== undefined) request += `${name}: ${value}\r\n`;
     socket.write(`${request}\r\n`);
     let received = Buffer.alloc(0);
