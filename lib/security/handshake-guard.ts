@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { ConnectionsPerAddress } from './connections-per-address.js';
 import type { MqttOriginCheck } from './mqtt-security-options.interface.js';
@@ -17,6 +18,7 @@ const TOO_MANY_FROM_ADDRESS: HandshakeRefusal = { status: 429, message: 'Too man
 
 export interface HandshakeLimits {
   allowedOrigins?: MqttOriginCheck;
+  allowedHosts?: readonly string[];
   maxConnections: number;
   maxConnectionsPerIp: number;
   trustedProxies: readonly string[];
@@ -36,7 +38,7 @@ export class HandshakeGuard {
   readonly connectionsPerAddress = new ConnectionsPerAddress();
 
   constructor(limits: HandshakeLimits) {
-    this.isAllowedOrigin = originCheck(limits.allowedOrigins);
+    this.isAllowedOrigin = originCheck(limits.allowedOrigins, limits.allowedHosts ?? []);
     this.maxConnections = limits.maxConnections;
     this.maxConnectionsPerIp = limits.maxConnectionsPerIp;
     this.proxies = new TrustedProxies(limits.trustedProxies);
@@ -47,7 +49,9 @@ export class HandshakeGuard {
     // Browsers always send Origin on a WebSocket handshake; other clients usually send none, and
     // could send any, so the check protects browser sessions (cookies), which is its purpose.
     if (origin !== undefined && !this.isAllowedOrigin(origin, request)) {
-      this.logger.warn(`Refused a WebSocket handshake from origin ${JSON.stringify(origin.slice(0, 200))} (set "allowedOrigins" to allow it)`);
+      this.logger.warn(
+        `Refused a WebSocket handshake from origin ${JSON.stringify(origin.slice(0, 200))} to host ${JSON.stringify((request.headers.host ?? '').slice(0, 200))} (set "allowedHosts" or "allowedOrigins" to allow it)`,
+      );
       return FORBIDDEN_ORIGIN;
     }
     if (this.maxConnections > 0 && connectionCount >= this.maxConnections) {
@@ -78,8 +82,11 @@ export class HandshakeGuard {
   }
 }
 
-function originCheck(allowed: MqttOriginCheck | undefined): (origin: string, request: IncomingMessage) => boolean {
-  if (allowed === undefined) return isSameOrigin;
+function originCheck(allowed: MqttOriginCheck | undefined, allowedHosts: readonly string[]): (origin: string, request: IncomingMessage) => boolean {
+  if (allowed === undefined) {
+    const hosts = new TrustedHostNames(allowedHosts);
+    return (origin, request) => isSameOrigin(origin, request, hosts);
+  }
   if (allowed === '*') return () => true;
   if (typeof allowed === 'function') {
     return (origin, request) => {
@@ -95,13 +102,41 @@ function originCheck(allowed: MqttOriginCheck | undefined): (origin: string, req
   return (origin) => exact.has(origin.toLowerCase()) || patterns.some((pattern) => pattern.test(origin));
 }
 
-/** An origin whose host and port are those the request was sent to (its `Host` header). */
-function isSameOrigin(origin: string, request: IncomingMessage): boolean {
+/**
+ * An origin whose host and port are those the request was sent to (its `Host` header), where that
+ * host is one a DNS-rebinding page cannot claim: an IP address, a loopback name, or `allowedHosts`.
+ * (A page on evil.example whose name an attacker points at the server sends `Origin` and `Host`
+ * both evil.example: same origin, but not a trusted host.)
+ */
+function isSameOrigin(origin: string, request: IncomingMessage, hosts: TrustedHostNames): boolean {
   const host = request.headers.host;
   if (host === undefined) return false;
   try {
-    return new URL(origin).host === new URL(`http://${host}`).host;
+    const target = new URL(`http://${host}`);
+    return hosts.trusts(target.hostname) && new URL(origin).host === target.host;
   } catch {
     return false;
+  }
+}
+
+/** Host names a browser page can be same-origin with by default: IP addresses, `localhost` and its subdomains, and the configured ones. */
+class TrustedHostNames {
+  private readonly exact = new Set<string>();
+  private readonly suffixes: string[] = [];
+
+  constructor(names: readonly string[]) {
+    for (const name of names) {
+      const lower = name.toLowerCase();
+      if (lower.startsWith('.')) this.suffixes.push(lower);
+      else this.exact.add(lower);
+    }
+  }
+
+  /** `hostname` as `URL` gives it: lower case, IPv6 in brackets. */
+  trusts(hostname: string): boolean {
+    const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+    if (isIP(bare) !== 0) return true;
+    if (bare === 'localhost' || bare.endsWith('.localhost')) return true;
+    return this.exact.has(bare) || this.suffixes.some((suffix) => bare.endsWith(suffix));
   }
 }

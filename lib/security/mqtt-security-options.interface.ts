@@ -10,9 +10,16 @@ export interface MqttSecurityOptions {
   auth?: MqttAuthOption;
   /**
    * Browser origins allowed to open the WebSocket; others get HTTP 403. Handshakes without an
-   * `Origin` header (non-browser clients) are always allowed. Default: same origin only.
+   * `Origin` header (non-browser clients) are always allowed. Default: same origin only, to the
+   * hosts of `allowedHosts`.
    */
   allowedOrigins?: MqttOriginCheck;
+  /**
+   * Without `allowedOrigins`, a browser handshake must be same-origin *and* sent to one of these host
+   * names (`Host` header, no port; `'.example.com'` also matches its subdomains), or to an IP address
+   * or `localhost`: a DNS-rebinding page cannot pass. Default: `[]` (IP addresses and `localhost` only).
+   */
+  allowedHosts?: readonly string[];
   /** Open MQTT connections at most; more handshakes get HTTP 503. 0 means no limit. Default 10000. */
   maxConnections?: number;
   /**

@@ -84,6 +84,7 @@ export function resolveMqttSecurityOptions(options: MqttSecurityOptions & { maxP
   }
   validateTls(options as { tls?: unknown; port?: number }, fail);
   validateOrigins(options.allowedOrigins, fail);
+  validateHosts(options.allowedHosts, fail);
   validateAuth(options.auth, fail);
   return resolved;
 }
@@ -95,6 +96,15 @@ function validateOrigins(origins: MqttSecurityOptions['allowedOrigins'], fail: F
   for (const origin of origins as unknown[]) {
     if (origin instanceof RegExp) continue;
     if (typeof origin !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/i.test(origin)) fail('allowedOrigins', expected, origin);
+  }
+}
+
+function validateHosts(hosts: MqttSecurityOptions['allowedHosts'], fail: Fail): void {
+  if (hosts === undefined) return;
+  const expected = "an array of host names ('app.example.com', or '.example.com' with its subdomains; no scheme or port)";
+  if (!Array.isArray(hosts)) fail('allowedHosts', expected, hosts);
+  for (const host of hosts as unknown[]) {
+    if (typeof host !== 'string' || !/^\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(host)) fail('allowedHosts', expected, host);
   }
 }
 

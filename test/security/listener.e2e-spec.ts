@@ -5,6 +5,7 @@ import { MQTT_BROKER, MqttWsModule, type MqttWsModuleOptions } from '../../lib/i
 import { startApp } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { RawMqttSocket } from '../utils/raw-mqtt-socket.js';
+import { RawWebSocket } from '../utils/raw-websocket.js';
 import { connackCode, handshakeStatus } from './utils/connect.js';
 
 const CONNECT = { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0 };
@@ -28,6 +29,27 @@ describe('hardened listener', () => {
     expect(await handshakeStatus(url, { Origin: 'https://evil.example' })).toBe(403);
     expect(await handshakeStatus(url, { Origin: `http://127.0.0.1:${port + 1}` })).toBe(403);
     expect(await handshakeStatus(url, { Origin: 'null' })).toBe(403);
+  });
+
+  it('by default refuses a DNS-rebinding page: same origin, but a host name that is neither an IP, localhost nor allowedHosts', async () => {
+    const { port } = await start({});
+    const status = async (host: string) => {
+      const peer = await RawWebSocket.open(port, '/mqtt', { Host: `${host}:${port}`, Origin: `http://${host}:${port}` });
+      peer.destroy();
+      return peer.answer.status;
+    };
+    expect(await status('evil.example')).toBe(403);
+    expect(await status('localhost')).toBe(101);
+    expect(await status('[::1]')).toBe(101);
+    const named = await start({ allowedHosts: ['app.example.com', '.example.org'] });
+    const namedStatus = async (host: string) => {
+      const peer = await RawWebSocket.open(named.port, '/mqtt', { Host: `${host}:${named.port}`, Origin: `https://${host}:${named.port}` });
+      peer.destroy();
+      return peer.answer.status;
+    };
+    expect(await namedStatus('app.example.com')).toBe(101);
+    expect(await namedStatus('mqtt.example.org')).toBe(101);
+    expect(await namedStatus('evil.example')).toBe(403);
   });
 
   it('allows exactly the configured origins, patterns or all', async () => {
@@ -201,6 +223,8 @@ describe('hardened listener', () => {
       [{ allowedOrigins: ['app.example.com'] }, /"allowedOrigins"/],
       [{ allowedOrigins: 'all' as never }, /"allowedOrigins"/],
       [{ maxInflightInbound: -2 }, /"maxInflightInbound"/],
+      [{ allowedHosts: ['https://app.example.com'] }, /"allowedHosts"/],
+      [{ allowedHosts: 'app.example.com' as never }, /"allowedHosts"/],
     ];
     for (const [options, message] of bad) {
       await expect(startApp({ imports: [MqttWsModule.forRoot(options)] })).rejects.toThrow(message);

@@ -125,6 +125,8 @@ export const PROTECTIONS = [
   { name: 'WebSocket pings: a peer that answers nothing is dropped', edits: [{ file: 'lib/transport/websocket-duplex.ts', search: '    if (!this.alive) {', replace: '    if (!this.alive && Number.isNaN(0)) {' }], spec: 'test/security/transport-budgets.e2e-spec.ts', test: 'pingInterval' },
   { name: 'strict handshake: HTTP/1.1 or later', edits: [{ file: 'lib/transport/websocket-handshake.ts', search: 'request.httpVersionMinor < 1)) return OLD_HTTP;', replace: 'request.httpVersionMinor < 1) && Number.isNaN(0)) return OLD_HTTP;' }], spec: 'test/websocket-protocol.e2e-spec.ts', test: 'HTTP/1.0' },
   { name: 'strict handshake: Host required', edits: [{ file: 'lib/transport/websocket-handshake.ts', search: 'if (!request.headers.host) return NO_HOST;', replace: '' }], spec: 'test/websocket-protocol.e2e-spec.ts', test: 'no Host' },
+  { name: 'origin default: trusted host names only (DNS rebinding)', edits: [{ file: GUARD, search: 'return hosts.trusts(target.hostname) && new URL(origin).host === target.host;', replace: 'return new URL(origin).host === target.host;' }], spec: LISTENER, test: 'DNS-rebinding' },
+  unvalidated('allowedHosts', "fail('allowedHosts', expected, host);", ''),
   unvalidated('maxPreConnectPayload', "fail('maxPreConnectPayload', `an integer from 2 to maxPayload (${options.maxPayload}) bytes`, preConnect);", '', 'test/security/transport-budgets.e2e-spec.ts'),
 ];
 
