@@ -127,6 +127,9 @@ export const PROTECTIONS = [
   { name: 'strict handshake: Host required', edits: [{ file: 'lib/transport/websocket-handshake.ts', search: 'if (!request.headers.host) return NO_HOST;', replace: '' }], spec: 'test/websocket-protocol.e2e-spec.ts', test: 'no Host' },
   { name: 'origin default: trusted host names only (DNS rebinding)', edits: [{ file: GUARD, search: 'return hosts.trusts(target.hostname) && new URL(origin).host === target.host;', replace: 'return new URL(origin).host === target.host;' }], spec: LISTENER, test: 'DNS-rebinding' },
   unvalidated('allowedHosts', "fail('allowedHosts', expected, host);", ''),
+  { name: 'tls on the dedicated port, client certificate to the policy', edits: [{ file: 'lib/transport/mqtt-ws.listener.ts', search: 'const server: Server = tls', replace: 'const server: Server = Number.isNaN(0)' }], spec: 'test/security/tls.e2e-spec.ts', test: 'client certificate' },
+  unvalidated('tls', `fail('tls', "Node's TLS server options ({ key, cert, ... })", tls);`, '', 'test/security/transport-budgets.e2e-spec.ts'),
+  unvalidated('tls without port', `if (port === undefined) fail('tls',`, `if (Number.isNaN(port)) fail('tls',`, 'test/security/transport-budgets.e2e-spec.ts'),
   unvalidated('maxPreConnectPayload', "fail('maxPreConnectPayload', `an integer from 2 to maxPayload (${options.maxPayload}) bytes`, preConnect);", '', 'test/security/transport-budgets.e2e-spec.ts'),
 ];
 
