@@ -98,7 +98,9 @@ function originCheck(allowed: MqttOriginCheck | undefined, allowedHosts: readonl
     };
   }
   const exact = new Set(allowed.filter((entry): entry is string => typeof entry === 'string').map((entry) => entry.toLowerCase()));
-  const patterns = allowed.filter((entry): entry is RegExp => entry instanceof RegExp);
+  // Without `g` and `y`: `test` would start where the previous call matched (`lastIndex`), and
+  // refuse every other handshake from an allowed origin.
+  const patterns = allowed.filter((entry): entry is RegExp => entry instanceof RegExp).map((pattern) => new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')));
   return (origin) => exact.has(origin.toLowerCase()) || patterns.some((pattern) => pattern.test(origin));
 }
 

@@ -6,6 +6,7 @@ import { startApp } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { RawMqttSocket } from '../utils/raw-mqtt-socket.js';
 import { RawWebSocket } from '../utils/raw-websocket.js';
+import { quoteClientId } from '../../lib/security/describe-client.js';
 import { connackCode, handshakeStatus } from './utils/connect.js';
 
 const CONNECT = { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0 };
@@ -50,6 +51,16 @@ describe('hardened listener', () => {
     expect(await namedStatus('app.example.com')).toBe(101);
     expect(await namedStatus('mqtt.example.org')).toBe(101);
     expect(await namedStatus('evil.example')).toBe(403);
+  });
+
+  it('gives the same answer every time for an origin pattern with the g flag', async () => {
+    const { url } = await start({ allowedOrigins: [/^https:\/\/app\.example\.com$/g] });
+    for (let i = 0; i < 3; i++) expect(await handshakeStatus(url, { Origin: 'https://app.example.com' })).toBe(101);
+  });
+
+  it('writes client ids to logs with every control, separator and bidi character escaped', () => {
+    expect(quoteClientId('a\u0007b\u202ec\u0085d\u2028e\n')).toBe('"a\\u0007b\\u202ec\\u0085d\\u2028e\\n"');
+    expect(quoteClientId('x'.repeat(100))).toBe(`"${'x'.repeat(64)}…"`);
   });
 
   it('allows exactly the configured origins, patterns or all', async () => {

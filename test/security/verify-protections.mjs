@@ -130,6 +130,9 @@ export const PROTECTIONS = [
   { name: 'tls on the dedicated port, client certificate to the policy', edits: [{ file: 'lib/transport/mqtt-ws.listener.ts', search: 'const server: Server = tls', replace: 'const server: Server = Number.isNaN(0)' }], spec: 'test/security/tls.e2e-spec.ts', test: 'client certificate' },
   unvalidated('tls', `fail('tls', "Node's TLS server options ({ key, cert, ... })", tls);`, '', 'test/security/transport-budgets.e2e-spec.ts'),
   unvalidated('tls without port', `if (port === undefined) fail('tls',`, `if (Number.isNaN(port)) fail('tls',`, 'test/security/transport-budgets.e2e-spec.ts'),
+  { name: 'origin patterns with the g flag answer the same every time', edits: [{ file: GUARD, search: ".map((pattern) => new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')))", replace: '' }], spec: LISTENER, test: 'g flag' },
+  { name: 'client ids in logs: controls, separators and bidi escaped', edits: [{ file: 'lib/security/describe-client.ts', search: 'return quoted.replace(UNSAFE_IN_LOGS, escapeCharacter);', replace: 'return quoted;' }], spec: LISTENER, test: 'client ids to logs' },
+  { name: "other libraries' once('upgrade') listeners stay once", edits: [{ file: 'lib/transport/upgrade-router.ts', search: "this.server.rawListeners('upgrade') as UpgradeListener[]));", replace: "this.server.listeners('upgrade') as UpgradeListener[]));" }], spec: 'test/transport.e2e-spec.ts', test: 'once' },
   unvalidated('maxPreConnectPayload', "fail('maxPreConnectPayload', `an integer from 2 to maxPayload (${options.maxPayload}) bytes`, preConnect);", '', 'test/security/transport-budgets.e2e-spec.ts'),
 ];
 
