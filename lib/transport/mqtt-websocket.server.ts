@@ -72,7 +72,8 @@ export class MqttWebSocketServer {
       return;
     }
     this.timers.addHandshake(socket, Date.now() + this.options.handshakeTimeout);
-    socket.once('close', () => this.timers.deleteHandshake(socket));
+    (socket as HandshakeSocket)[TIMERS] = this.timers;
+    socket.on('close', onHandshakeSocketClose);
   }
 
   /** Open connections per client address; empty unless `maxConnectionsPerIp` is set. */
@@ -83,6 +84,7 @@ export class MqttWebSocketServer {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     // From here the connection is counted as upgraded, or refused.
     this.timers.deleteHandshake(socket as Socket);
+    socket.off('close', onHandshakeSocketClose);
     // Errors of a socket that is being refused (a reset while the answer goes out) are that client's.
     socket.on('error', destroyOnError);
     const protocol = selectMqttSubprotocol(request.headers['sec-websocket-protocol']);
@@ -128,6 +130,14 @@ export interface MqttTransportStats {
   bufferedBytes: number;
   /** Bytes read from connections and not yet taken by the MQTT parser. */
   readableBytes: number;
+}
+
+/** The timers a dedicated-port socket is counted in until it upgrades: a shared listener, no closure kept per connection. */
+const TIMERS = Symbol('mqttHandshakeTimers');
+type HandshakeSocket = Socket & { [TIMERS]?: ConnectionTimers<WebSocketDuplex> };
+
+function onHandshakeSocketClose(this: HandshakeSocket): void {
+  this[TIMERS]?.deleteHandshake(this);
 }
 
 function markConnected(client: { conn: unknown }): void {
