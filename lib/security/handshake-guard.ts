@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
+import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.interface.js';
 import { Logger } from '@nestjs/common';
 import { ConnectionsPerAddress } from './connections-per-address.js';
 import type { MqttOriginCheck } from './mqtt-security-options.interface.js';
@@ -62,13 +63,27 @@ export class HandshakeGuard {
   }
 
   /**
+   * A dedicated-port socket at its TCP accept, before any byte: false when its address is at
+   * `maxConnectionsPerIp` (it is then destroyed), else it is counted from now on. A trusted proxy's
+   * socket is let through here and counted at its upgrade, by the address `X-Forwarded-For` gives.
+   */
+  admitSocket(socket: Socket): boolean {
+    if (this.maxConnectionsPerIp === 0) return true;
+    const address = this.proxies.connectionDetails({ socket, headers: {} } as MqttUpgradeRequest).ipAddress;
+    if (address === undefined || this.proxies.trusts(address)) return true;
+    if (this.connectionsPerAddress.count(address) >= this.maxConnectionsPerIp) return false;
+    this.connectionsPerAddress.add(address, socket);
+    return true;
+  }
+
+  /**
    * The last check before the upgrade, when every other one passed: refuses the handshake when
    * the client's address (behind trusted proxies) is at `maxConnectionsPerIp`, and otherwise
    * counts it until its socket closes. Check and count happen in one synchronous step, so
    * concurrent handshakes from one address cannot all pass.
    */
   admit(request: IncomingMessage): HandshakeRefusal | undefined {
-    if (this.maxConnectionsPerIp === 0) return undefined;
+    if (this.maxConnectionsPerIp === 0 || this.connectionsPerAddress.has(request.socket)) return undefined;
     const address = this.proxies.connectionDetails(request).ipAddress;
     // No address: the socket is already gone, and the upgrade will not happen.
     if (address === undefined) return undefined;

@@ -63,11 +63,11 @@ export class MqttWebSocketServer {
 
   /**
    * A socket of the dedicated port, before its HTTP request is complete: counted against
-   * `maxConnections`, and destroyed at `handshakeTimeout` however its bytes trickle in.
+   * `maxConnections` and `maxConnectionsPerIp`, and destroyed at `handshakeTimeout` however its bytes trickle in.
    */
   trackHandshake(socket: Socket): void {
     const maxConnections = this.options.maxConnections;
-    if (this.closing || (maxConnections > 0 && this.timers.size >= maxConnections)) {
+    if (this.closing || (maxConnections > 0 && this.timers.size >= maxConnections) || !this.guard.admitSocket(socket)) {
       socket.destroy();
       return;
     }

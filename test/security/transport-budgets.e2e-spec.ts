@@ -157,6 +157,23 @@ describe('transport budgets and deadlines, with a healthy QoS 1 stream alongside
     await healthy.finish();
   });
 
+  it('counts a dedicated-port socket against maxConnectionsPerIp from its TCP accept', async () => {
+    const { port, listener, healthy } = await start({ port: 0, host: '127.0.0.1', maxConnectionsPerIp: 3 });
+    const silent = tcpConnect(port, '127.0.0.1');
+    await once(silent, 'connect');
+    await until(() => listener.connectionsPerAddress.get('127.0.0.1') === 3);
+    const refused = await RawWebSocket.open(port).catch((error: Error) => error);
+    expect(String(refused)).toBe('Error: closed during the handshake: ');
+    silent.destroy();
+    await until(() => listener.connectionsPerAddress.get('127.0.0.1') === 2);
+    const accepted = await RawWebSocket.open(port);
+    expect(accepted.answer.status).toBe(101);
+    // Counted once, from its accept through its upgrade.
+    expect(listener.connectionsPerAddress.get('127.0.0.1')).toBe(3);
+    accepted.destroy();
+    await healthy.finish();
+  });
+
   it('pings every pingInterval and drops a peer that answers nothing, while clients that answer stay', async () => {
     const { port, listener, broker, healthy } = await start({ pingInterval: 150 });
     const silent = await RawWebSocket.open(port);

@@ -133,6 +133,7 @@ export const PROTECTIONS = [
   { name: 'origin patterns with the g flag answer the same every time', edits: [{ file: GUARD, search: ".map((pattern) => new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')))", replace: '' }], spec: LISTENER, test: 'g flag' },
   { name: 'client ids in logs: controls, separators and bidi escaped', edits: [{ file: 'lib/security/describe-client.ts', search: 'return quoted.replace(UNSAFE_IN_LOGS, escapeCharacter);', replace: 'return quoted;' }], spec: LISTENER, test: 'client ids to logs' },
   { name: "other libraries' once('upgrade') listeners stay once", edits: [{ file: 'lib/transport/upgrade-router.ts', search: "this.server.rawListeners('upgrade') as UpgradeListener[]));", replace: "this.server.listeners('upgrade') as UpgradeListener[]));" }], spec: 'test/transport.e2e-spec.ts', test: 'once' },
+  { name: 'maxConnectionsPerIp from the TCP accept (dedicated port)', edits: [{ file: 'lib/transport/mqtt-websocket.server.ts', search: ' || !this.guard.admitSocket(socket)) {', replace: ') {' }], spec: 'test/security/transport-budgets.e2e-spec.ts', test: 'TCP accept' },
   unvalidated('maxPreConnectPayload', "fail('maxPreConnectPayload', `an integer from 2 to maxPayload (${options.maxPayload}) bytes`, preConnect);", '', 'test/security/transport-budgets.e2e-spec.ts'),
 ];
 
