@@ -166,6 +166,10 @@ describe('WebSocket protocol (RFC 6455) on the MQTT endpoint', () => {
     peer.write(bytes);
     expect(await peer.closeCode()).toBe(code);
     await peer.ended;
+    // The reason says what was wrong, within a control frame's 125 bytes.
+    const close = peer.frames.find((frame) => frame.opcode === CLOSE)!;
+    expect(close.payload.length).toBeGreaterThan(2);
+    expect(close.payload.length).toBeLessThanOrEqual(125);
   });
 
   it('closes with 1002, the frame before the FIN, on a malformed MQTT packet (a CONNECT with a reserved flag)', async () => {

@@ -23,6 +23,8 @@ const TCP_KEEPALIVE_DELAY_MS = 60_000;
 const MAX_PINGS_WHILE_NOT_READING = 64;
 /** A timer that fires within this much before a connection's CONNECT deadline is taken as that deadline (Aedes' own `connectTimeout`). */
 const DEADLINE_SLACK_MS = 100;
+/** A control frame's payload is at most 125 bytes, two of them the code. */
+const MAX_CLOSE_REASON = 123;
 const EMPTY = Buffer.alloc(0);
 const PING = encodeControlFrame(Opcode.Ping, EMPTY);
 /** `_write`'s one chunk as `_writev` would get it; encoding is synchronous, so one shared array serves all connections. */
@@ -187,7 +189,7 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
   }
 
   onFrameError(code: number, reason: string): void {
-    this.sendClose(code);
+    this.sendClose(code, reason);
     // A text frame is the client's mistake, not an error of the connection.
     this.destroy(code === CloseCode.UnsupportedData ? undefined : new Error(`WebSocket: ${reason}`));
   }
@@ -271,15 +273,13 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
    * Sends what is pending, then a close frame, and ends the TCP stream after it, so the peer reads
    * the frame before the FIN. The peer has `closeTimeout` (absolute) to close its side.
    */
-  private sendClose(code: number): void {
+  private sendClose(code: number, reason?: string): void {
     if (this.closeSent) return;
     this.flush();
     this.closeSent = true;
     this.deadline = Date.now() + this.limits.closeTimeout;
     if (!this.socket.writable) return;
-    const payload = Buffer.allocUnsafe(2);
-    payload.writeUInt16BE(code, 0);
-    this.socket.end(encodeControlFrame(Opcode.Close, payload));
+    this.socket.end(encodeControlFrame(Opcode.Close, closePayload(code, reason)));
   }
 
   /** Server shutdown: 1001 (going away) after what is pending; the socket goes once the peer closes, or at `closeTimeout`. */
@@ -301,7 +301,7 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (!this.closeSent) {
       const lateConnect = !this.connected && this.deadline !== 0 && Date.now() + DEADLINE_SLACK_MS >= this.deadline;
-      this.sendClose(closeCodeOf(error, lateConnect ? CloseCode.PolicyViolation : CloseCode.ProtocolError));
+      this.sendClose(closeCodeOf(error, lateConnect ? CloseCode.PolicyViolation : CloseCode.ProtocolError), error?.message);
     }
     callback(error);
   }
@@ -311,4 +311,13 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
     this.closeSent = true;
     this.socket.destroy();
   }
+}
+
+/** A close frame's payload: the code, then the reason (RFC 6455 §5.5.1), as printable ASCII so that a cut cannot break UTF-8. */
+function closePayload(code: number, reason: string | undefined): Buffer {
+  const text = reason === undefined ? '' : reason.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_CLOSE_REASON);
+  const payload = Buffer.allocUnsafe(2 + text.length);
+  payload.writeUInt16BE(code, 0);
+  payload.write(text, 2, 'latin1');
+  return payload;
 }
