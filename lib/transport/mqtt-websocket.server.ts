@@ -40,8 +40,9 @@ export class MqttWebSocketServer {
       pingInterval: options.pingInterval,
       shortestDeadline: Math.min(options.handshakeTimeout, this.limits.connectTimeout, options.closeTimeout),
     });
-    // The transport's pre-CONNECT budget and deadline end when the broker accepts the CONNECT;
-    // Aedes says so with its public 'client' event, whose client's `conn` is the connection's stream.
+    // The one place the transport hears from the broker (with its `off` in `close`): the
+    // pre-CONNECT budget and deadline end when the broker accepts the CONNECT, which Aedes tells
+    // with its public 'client' event, whose client's `conn` is the connection's stream.
     broker.on('client', markConnected);
   }
 
