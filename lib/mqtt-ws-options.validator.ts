@@ -16,6 +16,7 @@ const OPTION_KEYS = keysOf<MqttWsModuleOptions>({
   path: true,
   port: true,
   host: true,
+  tls: true,
   payloadFormat: true,
   allowMissingSubprotocol: true,
   maxPayload: true,
@@ -41,6 +42,11 @@ const OPTION_KEYS = keysOf<MqttWsModuleOptions>({
   maxInflightInbound: true,
   maxQueuedMessages: true,
   trustedProxies: true,
+  maxPreConnectPayload: true,
+  handshakeTimeout: true,
+  closeTimeout: true,
+  pingInterval: true,
+  allowedHosts: true,
 });
 
 const REDIS_OPTION_KEYS = keysOf<MqttRedisOptions>({ url: true, keyPrefix: true, connectTimeout: true });

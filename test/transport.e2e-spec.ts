@@ -102,4 +102,30 @@ describe('subprotocol policy', () => {
     expect(await upgradeStatus(url, 'mqtt')).toEqual({ status: 101, protocol: 'mqtt' });
     await app.close();
   });
+
+  it("keeps another library's once('upgrade') listener a once listener behind the MQTT path", async () => {
+    let calls = 0;
+    const started = await startApp({ imports: [MqttWsModule.forRoot()] }, (nest) => {
+      nest.getHttpServer().once('upgrade', (_request: unknown, socket: { destroy(): void }) => {
+        calls++;
+        socket.destroy();
+      });
+    });
+    try {
+      const other = `ws://127.0.0.1:${started.port}/other`;
+      expect(await upgradeStatus(other, 'mqtt')).toEqual({ status: 0 });
+      expect(await upgradeStatus(other, 'mqtt')).toEqual({ status: 0 });
+      expect(calls).toBe(1);
+      const late = (_request: unknown, socket: { destroy(): void }) => {
+        calls++;
+        socket.destroy();
+      };
+      started.app.getHttpServer().once('upgrade', late);
+      await upgradeStatus(other, 'mqtt');
+      await upgradeStatus(other, 'mqtt');
+      expect(calls).toBe(2);
+    } finally {
+      await started.app.close();
+    }
+  });
 });

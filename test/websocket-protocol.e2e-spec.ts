@@ -76,11 +76,22 @@ describe('WebSocket protocol (RFC 6455) on the MQTT endpoint', () => {
     ['a key that is not 16 bytes of base64', { 'Sec-WebSocket-Key': 'short' }, 'GET', 400],
     ['another Upgrade than websocket', { Upgrade: 'h2c' }, 'GET', 400],
     ['a method other than GET', {}, 'POST', 405],
-  ])('refuses a handshake with %s', async (_name, headers, method, status) => {
-    const peer = await RawWebSocket.open(port, '/mqtt', headers, method);
+    ['no Host header', { Host: undefined }, 'GET', 400],
+    ['HTTP/1.0', {}, 'GET', 400, '1.0'],
+  ])('refuses a handshake with %s', async (_name, headers, method, status, httpVersion = '1.1') => {
+    const peer = await RawWebSocket.open(port, '/mqtt', headers, method, httpVersion);
     expect(peer.answer.status).toBe(status);
     if (status === 426) expect(peer.answer.headers['sec-websocket-version']).toBe('13');
     await peer.ended;
+  });
+
+  it.each([
+    ['Connection: keep-alive, Upgrade', { Connection: 'keep-alive, Upgrade' }],
+    ['Upgrade and Connection in other cases, with spaces and empty list elements', { Upgrade: ' WebSocket ', Connection: ', upgrade ,' }],
+  ])('reads the Upgrade and Connection headers as token lists (RFC 7230): %s', async (_name, headers) => {
+    const peer = await RawWebSocket.open(port, '/mqtt', headers);
+    expect(peer.answer.status).toBe(101);
+    peer.destroy();
   });
 
   it('reads MQTT from fragmented messages and from frame headers cut between TCP writes', async () => {
@@ -156,6 +167,25 @@ describe('WebSocket protocol (RFC 6455) on the MQTT endpoint', () => {
     peer.write(bytes);
     expect(await peer.closeCode()).toBe(code);
     await peer.ended;
+    // The reason says what was wrong, within a control frame's 125 bytes.
+    const close = peer.frames.find((frame) => frame.opcode === CLOSE)!;
+    expect(close.payload.length).toBeGreaterThan(2);
+    expect(close.payload.length).toBeLessThanOrEqual(125);
+  });
+
+  it('closes with 1002, the frame before the FIN, on a malformed MQTT packet (a CONNECT with a reserved flag)', async () => {
+    const peer = await RawWebSocket.open(port);
+    const connect = connectPacket('reserved-flag');
+    connect[0] |= 0x01;
+    peer.write(RawWebSocket.frame(BINARY, connect));
+    expect(await peer.closedWith()).toBe(1002);
+  });
+
+  it('sends a refusing CONNACK, then a close frame, before the FIN', async () => {
+    const peer = await RawWebSocket.open(port);
+    peer.write(RawWebSocket.frame(BINARY, connectPacket('x'.repeat(300))));
+    expect(await peer.closedWith()).toBe(1000);
+    expect(packetsOf(peer.frames)[0]).toMatchObject({ cmd: 'connack', returnCode: 2 });
   });
 
   it('sends every server frame unmasked, final and binary', async () => {
@@ -177,5 +207,21 @@ describe('WebSocket protocol (RFC 6455) on the MQTT endpoint', () => {
     await client.publish('regular/a', 'x', { qos: 2 });
     expect((await client.waitFor(1, 'regular/a'))[0].payload.toString()).toBe('x');
     await client.end();
+  });
+});
+
+describe('WebSocket close on shutdown', () => {
+  it('sends 1001 (going away) to every connection, before the FIN, and completes within closeTimeout', async () => {
+    const { app, port } = await startApp({ imports: [MqttWsModule.forRoot({ closeTimeout: 500 })] });
+    const connected = await RawWebSocket.open(port);
+    connected.write(RawWebSocket.frame(BINARY, connectPacket('shutdown-connected')));
+    await connected.waitForFrames(1);
+    // A peer that never answers the close frame is not waited for past closeTimeout.
+    const silent = await RawWebSocket.open(port);
+    silent.socket.allowHalfOpen = true;
+    await app.close();
+    expect(await connected.closedWith()).toBe(1001);
+    expect(await silent.closeCode()).toBe(1001);
+    silent.destroy();
   });
 });

@@ -99,6 +99,11 @@ export type MqttMessageListener = (packet: MqttPublishPacket, done: () => void) 
 
 /** Client lifecycle events, each with the client's description. */
 export interface MqttBrokerEvents {
+  /**
+   * The CONNECT read on `stream` was accepted (authenticated), before the CONNACK is written: the
+   * transport ends the stream's pre-CONNECT budget and deadline here.
+   */
+  connectionAccepted: [stream: Duplex];
   /** After the CONNACK that accepted the client went out. */
   clientConnected: [client: MqttBrokerClient];
   clientDisconnected: [client: MqttBrokerClient];

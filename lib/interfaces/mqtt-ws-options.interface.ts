@@ -1,3 +1,4 @@
+import type { TlsOptions } from 'node:tls';
 import type { MqttSecurityOptions } from '../security/mqtt-security-options.interface.js';
 import type { PayloadFormat } from './payload-format.type.js';
 import type { MqttRedisOptions } from '../cluster/mqtt-redis-options.interface.js';
@@ -24,6 +25,13 @@ export interface MqttWsModuleOptions extends MqttSecurityOptions {
   port?: number;
   /** Interface for the dedicated `port`. Default: all interfaces, as `net.Server#listen`. */
   host?: string;
+  /**
+   * Serves the dedicated `port` over TLS (wss://): Node's TLS server options (`key`, `cert`, `ca`,
+   * `requestCert`, `rejectUnauthorized`…). A verified client certificate is
+   * `request.socket.getPeerCertificate()` in the auth policy. Not used without `port`: on the app's
+   * port, TLS is the app's (`httpsOptions`).
+   */
+  tls?: TlsOptions;
   /** How handler payloads are decoded unless a handler says otherwise. Default `'json'`. */
   payloadFormat?: PayloadFormat;
   /**

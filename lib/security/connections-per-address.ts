@@ -9,6 +9,8 @@ import type { Duplex } from 'node:stream';
  */
 export class ConnectionsPerAddress {
   private readonly counts = new Map<string, number>();
+  /** Sockets counted since their TCP accept (dedicated port), so that their upgrade does not count them twice. */
+  private readonly counted = new WeakSet<Duplex>();
 
   /** The counts, for tests and monitoring; empty when no connection is open. */
   get byAddress(): ReadonlyMap<string, number> {
@@ -19,9 +21,14 @@ export class ConnectionsPerAddress {
     return this.counts.get(address) ?? 0;
   }
 
+  has(socket: Duplex): boolean {
+    return this.counted.has(socket);
+  }
+
   /** Counts `socket` under `address` until it closes. A socket already destroyed will never upgrade and is not counted. */
   add(address: string, socket: Duplex): void {
-    if (socket.destroyed) return;
+    if (socket.destroyed || this.counted.has(socket)) return;
+    this.counted.add(socket);
     this.counts.set(address, this.count(address) + 1);
     socket.once('close', () => this.remove(address));
   }

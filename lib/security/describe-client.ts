@@ -13,7 +13,18 @@ export function describeClient(client: DescribedClient): string {
   return address ? `client ${shown} from ${address}` : `client ${shown}`;
 }
 
-/** A client id for a log line, quoted and cut. */
+/**
+ * What JSON.stringify leaves as is but a log line must not carry: DEL and C1 controls, line and
+ * paragraph separators, and bidirectional overrides, which can make a log viewer show other text.
+ */
+const UNSAFE_IN_LOGS = /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** A client id for a log line, quoted and cut; control characters are escaped (`\u0007`). */
 export function quoteClientId(id: string): string {
-  return JSON.stringify(id.length > MAX_ID_SHOWN ? `${id.slice(0, MAX_ID_SHOWN)}…` : id);
+  const quoted = JSON.stringify(id.length > MAX_ID_SHOWN ? `${id.slice(0, MAX_ID_SHOWN)}…` : id);
+  return quoted.replace(UNSAFE_IN_LOGS, escapeCharacter);
+}
+
+function escapeCharacter(character: string): string {
+  return `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }

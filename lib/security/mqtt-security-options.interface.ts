@@ -10,9 +10,16 @@ export interface MqttSecurityOptions {
   auth?: MqttAuthOption;
   /**
    * Browser origins allowed to open the WebSocket; others get HTTP 403. Handshakes without an
-   * `Origin` header (non-browser clients) are always allowed. Default: same origin only.
+   * `Origin` header (non-browser clients) are always allowed. Default: same origin only, to the
+   * hosts of `allowedHosts`.
    */
   allowedOrigins?: MqttOriginCheck;
+  /**
+   * Without `allowedOrigins`, a browser handshake must be same-origin *and* sent to one of these host
+   * names (`Host` header, no port; `'.example.com'` also matches its subdomains), or to an IP address
+   * or `localhost`: a DNS-rebinding page cannot pass. Default: `[]` (IP addresses and `localhost` only).
+   */
+  allowedHosts?: readonly string[];
   /** Open MQTT connections at most; more handshakes get HTTP 503. 0 means no limit. Default 10000. */
   maxConnections?: number;
   /**
@@ -40,4 +47,19 @@ export interface MqttSecurityOptions {
   maxQueuedMessages?: number;
   /** IP addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` gives the client address. Default: none. */
   trustedProxies?: readonly string[];
+  /**
+   * Bytes a connection may send before its CONNECT is accepted, in all (so also its largest message
+   * then); more closes it (1009 for one message, 1008 in all). Default 64 KiB, at most `maxPayload`.
+   */
+  maxPreConnectPayload?: number;
+  /**
+   * ms from a dedicated-port connection's first byte to its complete upgrade request; then the socket
+   * is destroyed, however the bytes trickle in. Default 10000. (On the app's port, the app's HTTP
+   * server's `headersTimeout` applies: see docs/security.md.)
+   */
+  handshakeTimeout?: number;
+  /** ms a peer has, after the close frames, to close TCP; then the socket is destroyed. Also the longest shutdown waits for peers. Default 2000. */
+  closeTimeout?: number;
+  /** ms between WebSocket pings; a peer that sent nothing, not even a pong, between two is closed. 0: no pings. Default 30000. */
+  pingInterval?: number;
 }

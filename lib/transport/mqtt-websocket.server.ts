@@ -4,9 +4,11 @@ import type { Duplex } from 'node:stream';
 import type { MqttBroker } from '../broker/mqtt-broker.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import { HandshakeGuard } from '../security/handshake-guard.js';
+import { DEFAULT_CONNECT_TIMEOUT } from '../security/mqtt-security-options.validator.js';
+import { ConnectionTimers } from './connection-timers.js';
 import { selectMqttSubprotocol } from './mqtt-subprotocol.js';
 import { keepUpgradeRequest } from './upgrade-request.js';
-import { WebSocketDuplex } from './websocket-duplex.js';
+import { WebSocketDuplex, type WebSocketLimits } from './websocket-duplex.js';
 import { acceptHandshake, handshakeRequestRefusal, refuseHandshake, type HandshakeRefusal } from './websocket-handshake.js';
 
 const SHUTTING_DOWN: HandshakeRefusal = { status: 503, message: 'The MQTT server is shutting down' };
@@ -19,7 +21,8 @@ const SUBPROTOCOL_REQUIRED: HandshakeRefusal = { status: 400, message: "MQTT ove
  */
 export class MqttWebSocketServer {
   private readonly guard: HandshakeGuard;
-  private readonly connections = new Set<WebSocketDuplex>();
+  private readonly limits: WebSocketLimits;
+  private readonly timers: ConnectionTimers<WebSocketDuplex>;
   private closing = false;
 
   constructor(
@@ -27,10 +30,50 @@ export class MqttWebSocketServer {
     private readonly options: ResolvedMqttWsOptions,
   ) {
     this.guard = new HandshakeGuard(options);
+    this.limits = {
+      maxPayload: options.maxPayload,
+      maxPreConnectPayload: options.maxPreConnectPayload,
+      connectTimeout: options.connectTimeout || DEFAULT_CONNECT_TIMEOUT,
+      closeTimeout: options.closeTimeout,
+    };
+    this.timers = new ConnectionTimers({
+      pingInterval: options.pingInterval,
+      shortestDeadline: Math.min(options.handshakeTimeout, this.limits.connectTimeout, options.closeTimeout),
+    });
+    // The one place the transport hears from the broker (with its `off` in `close`): the
+    // pre-CONNECT budget and deadline end when the broker accepts the CONNECT.
+    broker.on('connectionAccepted', markConnected);
   }
 
+  /** Connections in every state: handshakes in progress (dedicated port), before CONNECT, connected, closing. */
   get connectionCount(): number {
-    return this.connections.size;
+    return this.timers.size;
+  }
+
+  /** What the connections hold, for tests and monitoring. */
+  get stats(): MqttTransportStats {
+    let bufferedBytes = 0;
+    let readableBytes = 0;
+    for (const connection of this.timers.connections) {
+      bufferedBytes += connection.bufferedAmount;
+      readableBytes += connection.readableLength;
+    }
+    return { handshakes: this.timers.handshakes.size, connections: this.timers.connections.size, bufferedBytes, readableBytes };
+  }
+
+  /**
+   * A socket of the dedicated port, before its HTTP request is complete: counted against
+   * `maxConnections` and `maxConnectionsPerIp`, and destroyed at `handshakeTimeout` however its bytes trickle in.
+   */
+  trackHandshake(socket: Socket): void {
+    const maxConnections = this.options.maxConnections;
+    if (this.closing || (maxConnections > 0 && this.timers.size >= maxConnections) || !this.guard.admitSocket(socket)) {
+      socket.destroy();
+      return;
+    }
+    this.timers.addHandshake(socket, Date.now() + this.options.handshakeTimeout);
+    (socket as HandshakeSocket)[TIMERS] = this.timers;
+    socket.on('close', onHandshakeSocketClose);
   }
 
   /** Open connections per client address; empty unless `maxConnectionsPerIp` is set. */
@@ -39,13 +82,16 @@ export class MqttWebSocketServer {
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // From here the connection is counted as upgraded, or refused.
+    this.timers.deleteHandshake(socket as Socket);
+    socket.off('close', onHandshakeSocketClose);
     // Errors of a socket that is being refused (a reset while the answer goes out) are that client's.
     socket.on('error', destroyOnError);
     const protocol = selectMqttSubprotocol(request.headers['sec-websocket-protocol']);
     const refusal =
       (this.closing ? SHUTTING_DOWN : undefined) ??
       handshakeRequestRefusal(request) ??
-      this.guard.refusal(request, this.connections.size) ??
+      this.guard.refusal(request, this.timers.size) ??
       (protocol === null || (protocol === false && !this.options.allowMissingSubprotocol) ? SUBPROTOCOL_REQUIRED : undefined);
     if (refusal) return refuseHandshake(socket, refusal);
     if (!socket.readable || !socket.writable) return void socket.destroy();
@@ -54,16 +100,48 @@ export class MqttWebSocketServer {
     if (overLimit) return refuseHandshake(socket, overLimit);
     socket.off('error', destroyOnError);
     acceptHandshake(socket, request, protocol || '');
-    const connection = new WebSocketDuplex(socket as Socket, head, this.options.maxPayload, this.connections);
+    const connection = new WebSocketDuplex(socket as Socket, head, this.limits, this.timers);
     this.broker.handle(connection, keepUpgradeRequest(request));
   }
 
-  /** Ends every connection at once; used on shutdown, where waiting for close handshakes would hang. */
+  /**
+   * Shutdown: every connection gets a close frame 1001 (going away) after what was pending, and its
+   * peer `closeTimeout` to close TCP; what is left then is destroyed. Handshakes in progress are dropped.
+   */
   async close(): Promise<void> {
     this.closing = true;
-    for (const connection of this.connections) connection.terminate();
-    this.connections.clear();
+    this.broker.off('connectionAccepted', markConnected);
+    for (const socket of this.timers.handshakes.keys()) socket.destroy();
+    for (const connection of this.timers.connections) connection.goAway();
+    let deadline: NodeJS.Timeout | undefined;
+    await Promise.race([this.timers.idle(), new Promise<void>((resolve) => (deadline = setTimeout(resolve, this.options.closeTimeout)))]);
+    clearTimeout(deadline);
+    for (const connection of this.timers.connections) connection.terminate();
   }
+}
+
+/** What the connections of the MQTT endpoint hold. */
+export interface MqttTransportStats {
+  /** Dedicated-port sockets whose upgrade request is not complete. */
+  handshakes: number;
+  /** Upgraded connections, in every state until their socket closes. */
+  connections: number;
+  /** Bytes written to connections and not yet taken by the kernel. */
+  bufferedBytes: number;
+  /** Bytes read from connections and not yet taken by the MQTT parser. */
+  readableBytes: number;
+}
+
+/** The timers a dedicated-port socket is counted in until it upgrades: a shared listener, no closure kept per connection. */
+const TIMERS = Symbol('mqttHandshakeTimers');
+type HandshakeSocket = Socket & { [TIMERS]?: ConnectionTimers<WebSocketDuplex> };
+
+function onHandshakeSocketClose(this: HandshakeSocket): void {
+  this[TIMERS]?.deleteHandshake(this);
+}
+
+function markConnected(stream: Duplex): void {
+  if (stream instanceof WebSocketDuplex) stream.markConnected();
 }
 
 function destroyOnError(this: Duplex): void {

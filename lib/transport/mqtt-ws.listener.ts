@@ -1,12 +1,13 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { MqttBroker } from '../broker/mqtt-broker.js';
 import { MQTT_BROKER, MQTT_WS_RESOLVED_OPTIONS } from '../mqtt-ws.constants.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
-import { MqttWebSocketServer } from './mqtt-websocket.server.js';
+import { MqttWebSocketServer, type MqttTransportStats } from './mqtt-websocket.server.js';
 import { UpgradeRouter } from './upgrade-router.js';
 
 /**
@@ -44,6 +45,11 @@ export class MqttWsListener implements OnApplicationBootstrap, BeforeApplication
     return this.webSocketServer.connectionsPerAddress;
   }
 
+  /** What the endpoint's connections hold: handshakes, connections, bytes waiting each way. */
+  get transportStats(): MqttTransportStats {
+    return this.webSocketServer.stats;
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     if (this.options.port !== undefined) return this.listenOnDedicatedPort();
     const httpServer: Server | undefined = this.httpAdapterHost?.httpAdapter?.getHttpServer();
@@ -64,10 +70,15 @@ export class MqttWsListener implements OnApplicationBootstrap, BeforeApplication
   };
 
   private async listenOnDedicatedPort(): Promise<void> {
-    const server = createServer((_request, response) => {
-      response.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
-      response.end('This port serves MQTT over WebSocket.\n');
-    });
+    const timeout = this.options.handshakeTimeout;
+    // Node's own limits on the request head, which our handshake deadline makes absolute.
+    const httpOptions = { headersTimeout: timeout, requestTimeout: timeout };
+    const tls = this.options.tls;
+    const server: Server = tls
+      ? createTlsServer({ ...tls, ...httpOptions, handshakeTimeout: Math.min(tls.handshakeTimeout ?? timeout, timeout) }, answerPlainRequest)
+      : createServer(httpOptions, answerPlainRequest);
+    // Counted and timed from the first byte (after the TLS handshake, which has its own deadline).
+    server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => this.webSocketServer.trackHandshake(socket));
     this.dedicatedServer = server;
     this.router = new UpgradeRouter(server, this.options.path, this.onUpgrade);
     this.router.attach();
@@ -79,7 +90,7 @@ export class MqttWsListener implements OnApplicationBootstrap, BeforeApplication
       });
     });
     const { address, port } = server.address() as AddressInfo;
-    this.logger.log(`MQTT over WebSocket on ws://${address}:${port}${this.options.path}`);
+    this.logger.log(`MQTT over WebSocket on ${tls ? 'wss' : 'ws'}://${address}:${port}${this.options.path}`);
   }
 
   private async close(): Promise<void> {
@@ -92,4 +103,9 @@ export class MqttWsListener implements OnApplicationBootstrap, BeforeApplication
     }
     await this.broker.close();
   }
+}
+
+function answerPlainRequest(_request: IncomingMessage, response: ServerResponse): void {
+  response.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
+  response.end('This port serves MQTT over WebSocket.\n');
 }

@@ -1,11 +1,32 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { encodeBinaryFrame, encodeControlFrame, type WritableChunk } from './binary-frame.js';
-import { CloseCode, Opcode, WebSocketFrameReader, type FrameSink } from './websocket-frame-reader.js';
+import { CloseCode, closeCodeOf, withCloseCode } from './close-codes.js';
+import type { ConnectionTimers, TimedConnection } from './connection-timers.js';
+import { Opcode, WebSocketFrameReader, type FrameSink } from './websocket-frame-reader.js';
 
-/** How long a peer has to close its side after our close frame before the socket is destroyed. */
-const CLOSE_TIMEOUT_MS = 10_000;
+/** What a connection may make the server hold, and for how long (docs/security.md, "Budgets"). */
+export interface WebSocketLimits {
+  /** Largest message once the CONNECT is accepted. */
+  maxPayload: number;
+  /** Bytes a peer may send, in all, before its CONNECT is accepted (so also its largest message then). */
+  maxPreConnectPayload: number;
+  /** ms from the upgrade to the accepted CONNECT. */
+  connectTimeout: number;
+  /** ms a peer has to close TCP after the close frames; then the socket is destroyed. */
+  closeTimeout: number;
+}
+
+/** TCP keepalive probes start after this long without traffic: a peer gone without a FIN is found even with WebSocket pings off. */
+const TCP_KEEPALIVE_DELAY_MS = 60_000;
+/** Pings a peer may send while its previous pong cannot be written (it does not read); one more closes it with 1008. */
+const MAX_PINGS_WHILE_NOT_READING = 64;
+/** A timer that fires within this much before a connection's CONNECT deadline is taken as that deadline (Aedes' own `connectTimeout`). */
+const DEADLINE_SLACK_MS = 100;
+/** A control frame's payload is at most 125 bytes, two of them the code. */
+const MAX_CLOSE_REASON = 123;
 const EMPTY = Buffer.alloc(0);
+const PING = encodeControlFrame(Opcode.Ping, EMPTY);
 /** `_write`'s one chunk as `_writev` would get it; encoding is synchronous, so one shared array serves all connections. */
 const oneChunk: WritableChunk[] = [{ chunk: EMPTY, encoding: 'buffer' }];
 
@@ -24,7 +45,9 @@ const OWNER = Symbol('mqttWebSocket');
 type OwnedSocket = Socket & { [OWNER]: WebSocketDuplex };
 
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
-  this[OWNER].reader.read(chunk);
+  const connection = this[OWNER];
+  connection.alive = true;
+  connection.reader.read(chunk);
 }
 
 function onSocketEnd(this: OwnedSocket): void {
@@ -39,8 +62,9 @@ function onSocketError(this: OwnedSocket, error: Error): void {
   this[OWNER].destroy(error);
 }
 
-function destroySocket(this: Socket): void {
-  this.destroy();
+/** The socket can take bytes again: the pong kept while the peer did not read goes out. */
+function onSocketDrain(this: OwnedSocket): void {
+  this[OWNER].writeDeferredPong();
 }
 
 /**
@@ -58,19 +82,30 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
   private pending: Buffer | Buffer[] | undefined;
   private pendingBytes = 0;
   private closeSent = false;
+  /** The broker accepted this connection's CONNECT (`markConnected`). */
+  private connected = false;
+  /** `Date.now()` by which the CONNECT must be accepted, then the close handshake done; 0: none (read by the shared timer). */
+  deadline: number;
+  /** The peer sent something since the last ping round. */
+  alive = true;
+  /** The pong for the latest ping, kept while the socket cannot take it; earlier ones are dropped (RFC 6455 §5.5.3). */
+  private deferredPong: Buffer | undefined;
+  private pingsWhileNotReading = 0;
 
   constructor(
     private readonly socket: Socket,
     head: Buffer,
-    maxPayload: number,
-    private readonly connections: Set<WebSocketDuplex>,
+    private readonly limits: WebSocketLimits,
+    private readonly timers: ConnectionTimers<WebSocketDuplex>,
   ) {
     super({ allowHalfOpen: false, decodeStrings: false, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
-    this.reader = new WebSocketFrameReader(this, maxPayload);
-    connections.add(this);
+    this.reader = new WebSocketFrameReader(this, limits.maxPreConnectPayload, limits.maxPreConnectPayload);
+    this.deadline = Date.now() + limits.connectTimeout;
+    timers.add(this);
     (socket as OwnedSocket)[OWNER] = this;
     socket.setTimeout(0);
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, TCP_KEEPALIVE_DELAY_MS);
     socket.on('data', onSocketData);
     // The HTTP server's sockets allow half-open connections, so the peer's FIN is only 'end'.
     socket.on('end', onSocketEnd);
@@ -85,12 +120,66 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
     return this.socket.writableLength + this.pendingBytes;
   }
 
+  /** The broker accepted the CONNECT: the pre-CONNECT budget and deadline no longer apply. */
+  markConnected(): void {
+    if (this.connected) return;
+    this.connected = true;
+    this.reader.setLimits(this.limits.maxPayload, Infinity);
+    if (!this.closeSent) this.deadline = 0;
+  }
+
   onPayload(bytes: Buffer): void {
     if (!this.push(bytes)) this.socket.pause();
   }
 
   onPing(payload: Buffer): void {
-    if (!this.closeSent) this.socket.write(encodeControlFrame(Opcode.Pong, payload));
+    if (this.closeSent) return;
+    if (!this.socket.writableNeedDrain) {
+      this.socket.write(encodeControlFrame(Opcode.Pong, payload));
+      return;
+    }
+    // The peer does not read: keep one pong, for its latest ping, until the socket drains.
+    if (++this.pingsWhileNotReading > MAX_PINGS_WHILE_NOT_READING) {
+      this.destroy(withCloseCode(new Error('WebSocket: pings from a peer that does not read'), CloseCode.PolicyViolation));
+      return;
+    }
+    if (this.deferredPong === undefined) this.socket.on('drain', onSocketDrain);
+    this.deferredPong = encodeControlFrame(Opcode.Pong, payload);
+  }
+
+  onPong(): void {
+    this.alive = true;
+  }
+
+  writeDeferredPong(): void {
+    this.socket.off('drain', onSocketDrain);
+    const pong = this.deferredPong;
+    this.deferredPong = undefined;
+    this.pingsWhileNotReading = 0;
+    if (pong !== undefined && !this.closeSent) this.socket.write(pong);
+  }
+
+  /** The shared timer's ping round: a peer that sent nothing, not even a pong, since the last round is gone. */
+  checkAlive(): void {
+    if (this.closeSent) return;
+    if (!this.alive) {
+      // Nothing would read a close frame: the peer vanished without a FIN.
+      this.closeSent = true;
+      this.socket.destroy();
+      return;
+    }
+    this.alive = false;
+    if (!this.socket.writableNeedDrain) this.socket.write(PING);
+  }
+
+  /** The shared timer: the CONNECT was not accepted in time (1008), or the peer did not finish the close handshake. */
+  expire(now: number): void {
+    if (this.closeSent) {
+      this.socket.destroy();
+      return;
+    }
+    this.deadline = now;
+    this.destroy(withCloseCode(new Error('WebSocket: no CONNECT accepted within connectTimeout'), CloseCode.PolicyViolation));
   }
 
   /** The peer closes: answer with its code, as RFC 6455 §5.5.1 asks, and end the stream. */
@@ -100,7 +189,7 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
   }
 
   onFrameError(code: number, reason: string): void {
-    this.sendClose(code);
+    this.sendClose(code, reason);
     // A text frame is the client's mistake, not an error of the connection.
     this.destroy(code === CloseCode.UnsupportedData ? undefined : new Error(`WebSocket: ${reason}`));
   }
@@ -115,6 +204,9 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
   }
 
   onSocketClose(): void {
+    this.timers.delete(this);
+    if (this.deferredPong !== undefined) this.socket.off('drain', onSocketDrain);
+    this.deferredPong = undefined;
     if (this.destroyed) return;
     this.push(null);
     this.destroy();
@@ -177,16 +269,22 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
     if (!this.closeSent && this.socket.writable) this.socket.write(Array.isArray(pending) ? Buffer.concat(pending, bytes) : pending);
   }
 
-  /** Sends what is pending, then a close frame, and ends the TCP stream; the peer has a while to close its side. */
-  private sendClose(code: number): void {
+  /**
+   * Sends what is pending, then a close frame, and ends the TCP stream after it, so the peer reads
+   * the frame before the FIN. The peer has `closeTimeout` (absolute) to close its side.
+   */
+  private sendClose(code: number, reason?: string): void {
     if (this.closeSent) return;
     this.flush();
     this.closeSent = true;
+    this.deadline = Date.now() + this.limits.closeTimeout;
     if (!this.socket.writable) return;
-    const payload = Buffer.allocUnsafe(2);
-    payload.writeUInt16BE(code, 0);
-    this.socket.end(encodeControlFrame(Opcode.Close, payload));
-    this.socket.setTimeout(CLOSE_TIMEOUT_MS, destroySocket);
+    this.socket.end(encodeControlFrame(Opcode.Close, closePayload(code, reason)));
+  }
+
+  /** Server shutdown: 1001 (going away) after what is pending; the socket goes once the peer closes, or at `closeTimeout`. */
+  goAway(): void {
+    this.sendClose(CloseCode.GoingAway);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -194,21 +292,32 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
     callback();
   }
 
+  /**
+   * The stream ends (Aedes destroys it on a parse error, a refusal or a timeout): what was written
+   * before (a refusing CONNACK, say) goes out, then a close frame with the error's `closeCode`
+   * (close-codes.ts), 1002 for an error without one, 1008 when the CONNECT deadline passed, 1000
+   * for a clean end.
+   */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.connections.delete(this);
-    if (error && !this.closeSent) {
-      // What was written before the failure (a refusing CONNACK, say) still goes out first.
-      this.flush();
-      this.socket.destroy();
-    } else {
-      this.sendClose(CloseCode.Normal);
+    if (!this.closeSent) {
+      const lateConnect = !this.connected && this.deadline !== 0 && Date.now() + DEADLINE_SLACK_MS >= this.deadline;
+      this.sendClose(closeCodeOf(error, lateConnect ? CloseCode.PolicyViolation : CloseCode.ProtocolError), error?.message);
     }
     callback(error);
   }
 
-  /** Ends the connection at once, without a close handshake (server shutdown). */
+  /** Ends the connection at once, without a close handshake (the shutdown deadline passed). */
   terminate(): void {
     this.closeSent = true;
     this.socket.destroy();
   }
+}
+
+/** A close frame's payload: the code, then the reason (RFC 6455 §5.5.1), as printable ASCII so that a cut cannot break UTF-8. */
+function closePayload(code: number, reason: string | undefined): Buffer {
+  const text = reason === undefined ? '' : reason.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_CLOSE_REASON);
+  const payload = Buffer.allocUnsafe(2 + text.length);
+  payload.writeUInt16BE(code, 0);
+  payload.write(text, 2, 'latin1');
+  return payload;
 }

@@ -1,37 +1,34 @@
 import { isUtf8 } from 'node:buffer';
+import { CloseCode, isSendableCloseCode } from './close-codes.js';
 import { unmask } from './unmask.js';
+
+export { CloseCode };
 
 /** RFC 6455 §5.2 opcodes. */
 export const Opcode = { Continuation: 0x0, Text: 0x1, Binary: 0x2, Close: 0x8, Ping: 0x9, Pong: 0xa } as const;
-
-/** RFC 6455 §7.4.1 close codes. */
-export const CloseCode = {
-  Normal: 1000,
-  ProtocolError: 1002,
-  UnsupportedData: 1003,
-  NoStatus: 1005,
-  InvalidPayload: 1007,
-  TooBig: 1009,
-} as const;
 
 /** What the reader hands on: a binary message's bytes, control frames, and the reason to stop. */
 export interface FrameSink {
   /** Bytes of a binary message, unmasked, as they arrive: MQTT does not care where frames split its packets. */
   onPayload(bytes: Buffer): void;
   onPing(payload: Buffer): void;
+  onPong(): void;
   onCloseFrame(code: number): void;
   /** The peer broke the protocol or a limit; nothing more is read. */
   onFrameError(code: number, reason: string): void;
 }
 
+const EMPTY = Buffer.alloc(0);
 /** Lengths beyond 2^53 cannot be counted exactly; no MQTT message comes near. */
 const MAX_SAFE_HIGH_WORD = 0x1fffff;
 
 /**
  * Reads the frames a client sends (RFC 6455 §5) from the TCP byte stream. Payloads are unmasked
- * in place and handed on as slices of the chunk they came in, without waiting for the rest of the
- * frame or message: no buffering and no copy on the hot path. Only a frame header cut between two
- * chunks, and a control frame's payload (at most 125 bytes), are ever copied.
+ * in place and handed on without waiting for the rest of the frame or message: no buffering and
+ * no copy on the hot path. The payloads of the frames of one chunk are moved together in place,
+ * over the frame headers between them, and handed on as one slice: a message in many small
+ * fragments costs one object per TCP read, not one per fragment. Only a frame header cut between
+ * two chunks, and a control frame's payload (at most 125 bytes), are ever copied.
  */
 export class WebSocketFrameReader {
   private partialHeader: Buffer | undefined;
@@ -48,10 +45,21 @@ export class WebSocketFrameReader {
   private control: Buffer | undefined;
   private failed = false;
 
+  /**
+   * @param maxMessage largest message (bytes, across its fragments): 1009 beyond.
+   * @param byteBudget payload bytes the peer may send in all (before its CONNECT is accepted): 1008 beyond.
+   */
   constructor(
     private readonly sink: FrameSink,
-    private readonly maxPayload: number,
+    private maxMessage: number,
+    private byteBudget: number,
   ) {}
+
+  /** New limits, from the next frame on (the CONNECT was accepted). */
+  setLimits(maxMessage: number, byteBudget: number): void {
+    this.maxMessage = maxMessage;
+    this.byteBudget = byteBudget;
+  }
 
   read(chunk: Buffer): void {
     if (this.failed) return;
@@ -61,17 +69,25 @@ export class WebSocketFrameReader {
     }
     let offset = 0;
     const length = chunk.length;
+    // The payload bytes of this chunk read so far lie, unmasked, in chunk[runStart, runEnd).
+    let runStart = -1;
+    let runEnd = 0;
     while (offset < length) {
       if (this.remaining === 0) {
         const headerLength = this.readHeader(chunk, offset);
         if (headerLength === 0) {
-          // Not enough bytes for the header yet (or the reader failed).
-          if (!this.failed) this.partialHeader = chunk.subarray(offset);
-          return;
+          if (this.failed) return;
+          // Not enough bytes for the header yet; the run lies before it, so it stays intact.
+          this.partialHeader = chunk.subarray(offset);
+          break;
         }
         offset += headerLength;
         if (this.remaining === 0) {
-          if (this.opcode >= Opcode.Close) this.onControlFrame(Buffer.alloc(0));
+          if (this.opcode >= Opcode.Close) {
+            if (runStart >= 0) this.sink.onPayload(chunk.subarray(runStart, runEnd));
+            runStart = -1;
+            this.onControlFrame(EMPTY);
+          }
           if (this.failed) return;
           continue;
         }
@@ -81,19 +97,30 @@ export class WebSocketFrameReader {
       unmask(bytes, this.mask, this.maskOffset);
       this.maskOffset = (this.maskOffset + take) & 3;
       this.remaining -= take;
-      offset += take;
       if (this.opcode < Opcode.Close) {
-        this.sink.onPayload(bytes);
+        if (runStart < 0) {
+          runStart = offset;
+          runEnd = offset + take;
+        } else {
+          // Over the frame header that separates it from the bytes before.
+          chunk.copyWithin(runEnd, offset, offset + take);
+          runEnd += take;
+        }
+        offset += take;
       } else {
+        offset += take;
         this.control = this.control === undefined ? bytes : Buffer.concat([this.control, bytes]);
         if (this.remaining === 0) {
+          if (runStart >= 0) this.sink.onPayload(chunk.subarray(runStart, runEnd));
+          runStart = -1;
           const payload = this.control;
           this.control = undefined;
           this.onControlFrame(payload);
+          if (this.failed) return;
         }
       }
-      if (this.failed) return;
     }
+    if (runStart >= 0) this.sink.onPayload(chunk.subarray(runStart, runEnd));
   }
 
   /** Reads one frame header at `offset` and returns its length, or 0 when it is incomplete or invalid. */
@@ -142,20 +169,22 @@ export class WebSocketFrameReader {
       return this.fail(CloseCode.ProtocolError, `unknown opcode ${opcode}`) !== 0;
     }
     this.messageLength += length;
-    if (this.messageLength > this.maxPayload) return this.fail(CloseCode.TooBig, `message larger than maxPayload (${this.maxPayload} bytes)`) !== 0;
+    if (this.messageLength > this.maxMessage) return this.fail(CloseCode.TooBig, `message larger than ${this.maxMessage} bytes`) !== 0;
+    this.byteBudget -= length;
+    if (this.byteBudget < 0) return this.fail(CloseCode.PolicyViolation, 'more bytes before the CONNECT was accepted than maxPreConnectPayload') !== 0;
     this.fragmented = !final;
     return true;
   }
 
   private onControlFrame(payload: Buffer): void {
     if (this.opcode === Opcode.Ping) return this.sink.onPing(payload);
-    if (this.opcode === Opcode.Pong) return;
+    if (this.opcode === Opcode.Pong) return this.sink.onPong();
     if (payload.length === 0) {
       this.failed = true;
       return this.sink.onCloseFrame(CloseCode.NoStatus);
     }
     const code = payload.length >= 2 ? payload.readUInt16BE(0) : 0;
-    if (!isValidCloseCode(code)) {
+    if (!isSendableCloseCode(code)) {
       this.fail(CloseCode.ProtocolError, 'invalid close code');
       return;
     }
@@ -174,9 +203,4 @@ export class WebSocketFrameReader {
     this.sink.onFrameError(code, reason);
     return 0;
   }
-}
-
-/** The codes a peer may send (RFC 6455 §7.4): 1004-1006 and 1015 are reserved for local use. */
-function isValidCloseCode(code: number): boolean {
-  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
 }

@@ -12,7 +12,10 @@ const KEY_PATTERN = /^[+/0-9A-Za-z]{22}==$/;
 export type HandshakeRefusal = GuardRefusal & { headers?: Record<string, string> };
 
 const NOT_GET: HandshakeRefusal = { status: 405, message: 'A WebSocket handshake is a GET request' };
+const OLD_HTTP: HandshakeRefusal = { status: 400, message: 'A WebSocket handshake needs HTTP/1.1 or later' };
+const NO_HOST: HandshakeRefusal = { status: 400, message: 'Missing Host header' };
 const NOT_WEBSOCKET: HandshakeRefusal = { status: 400, message: 'Missing or invalid Upgrade: websocket header' };
+const NOT_UPGRADE: HandshakeRefusal = { status: 400, message: 'Missing Connection: Upgrade header' };
 const BAD_KEY: HandshakeRefusal = { status: 400, message: 'Missing or invalid Sec-WebSocket-Key header' };
 const BAD_VERSION: HandshakeRefusal = {
   status: 426,
@@ -23,11 +26,24 @@ const BAD_VERSION: HandshakeRefusal = {
 /** What RFC 6455 §4.2.1 asks of an opening handshake, before any check of the application's. */
 export function handshakeRequestRefusal(request: IncomingMessage): HandshakeRefusal | undefined {
   if (request.method !== 'GET') return NOT_GET;
-  if (request.headers.upgrade?.toLowerCase() !== 'websocket') return NOT_WEBSOCKET;
+  if (request.httpVersionMajor < 1 || (request.httpVersionMajor === 1 && request.httpVersionMinor < 1)) return OLD_HTTP;
+  if (!request.headers.host) return NO_HOST;
+  if (!hasToken(request.headers.upgrade, 'websocket')) return NOT_WEBSOCKET;
+  if (!hasToken(request.headers.connection, 'upgrade')) return NOT_UPGRADE;
   const key = request.headers['sec-websocket-key'];
   if (key === undefined || !KEY_PATTERN.test(key)) return BAD_KEY;
   if (request.headers['sec-websocket-version'] !== '13') return BAD_VERSION;
   return undefined;
+}
+
+/**
+ * Whether a comma-separated header (RFC 7230 §7: `Connection: keep-alive, Upgrade`) lists `token`,
+ * compared case-insensitively; empty elements and the spaces around elements are allowed.
+ */
+function hasToken(header: string | undefined, token: string): boolean {
+  if (header === undefined) return false;
+  for (const element of header.split(',')) if (element.trim().toLowerCase() === token) return true;
+  return false;
 }
 
 /** Completes the handshake: 101 with the key's proof and the chosen subprotocol (none when `protocol` is empty). */

@@ -5,6 +5,8 @@ import { MqttWsModule, type MqttWsModuleOptions } from '../../lib/index.js';
 import { startApp } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { RawMqttSocket } from '../utils/raw-mqtt-socket.js';
+import { RawWebSocket } from '../utils/raw-websocket.js';
+import { quoteClientId } from '../../lib/security/describe-client.js';
 import { connackCode, handshakeStatus } from './utils/connect.js';
 import { brokerOf } from '../utils/broker.js';
 
@@ -29,6 +31,37 @@ describe('hardened listener', () => {
     expect(await handshakeStatus(url, { Origin: 'https://evil.example' })).toBe(403);
     expect(await handshakeStatus(url, { Origin: `http://127.0.0.1:${port + 1}` })).toBe(403);
     expect(await handshakeStatus(url, { Origin: 'null' })).toBe(403);
+  });
+
+  it('by default refuses a DNS-rebinding page: same origin, but a host name that is neither an IP, localhost nor allowedHosts', async () => {
+    const { port } = await start({});
+    const status = async (host: string) => {
+      const peer = await RawWebSocket.open(port, '/mqtt', { Host: `${host}:${port}`, Origin: `http://${host}:${port}` });
+      peer.destroy();
+      return peer.answer.status;
+    };
+    expect(await status('evil.example')).toBe(403);
+    expect(await status('localhost')).toBe(101);
+    expect(await status('[::1]')).toBe(101);
+    const named = await start({ allowedHosts: ['app.example.com', '.example.org'] });
+    const namedStatus = async (host: string) => {
+      const peer = await RawWebSocket.open(named.port, '/mqtt', { Host: `${host}:${named.port}`, Origin: `https://${host}:${named.port}` });
+      peer.destroy();
+      return peer.answer.status;
+    };
+    expect(await namedStatus('app.example.com')).toBe(101);
+    expect(await namedStatus('mqtt.example.org')).toBe(101);
+    expect(await namedStatus('evil.example')).toBe(403);
+  });
+
+  it('gives the same answer every time for an origin pattern with the g flag', async () => {
+    const { url } = await start({ allowedOrigins: [/^https:\/\/app\.example\.com$/g] });
+    for (let i = 0; i < 3; i++) expect(await handshakeStatus(url, { Origin: 'https://app.example.com' })).toBe(101);
+  });
+
+  it('writes client ids to logs with every control, separator and bidi character escaped', () => {
+    expect(quoteClientId('a\u0007b\u202ec\u0085d\u2028e\n')).toBe('"a\\u0007b\\u202ec\\u0085d\\u2028e\\n"');
+    expect(quoteClientId('x'.repeat(100))).toBe(`"${'x'.repeat(64)}…"`);
   });
 
   it('allows exactly the configured origins, patterns or all', async () => {
@@ -202,6 +235,8 @@ describe('hardened listener', () => {
       [{ allowedOrigins: ['app.example.com'] }, /"allowedOrigins"/],
       [{ allowedOrigins: 'all' as never }, /"allowedOrigins"/],
       [{ maxInflightInbound: -2 }, /"maxInflightInbound"/],
+      [{ allowedHosts: ['https://app.example.com'] }, /"allowedHosts"/],
+      [{ allowedHosts: 'app.example.com' as never }, /"allowedHosts"/],
     ];
     for (const [options, message] of bad) {
       await expect(startApp({ imports: [MqttWsModule.forRoot(options)] })).rejects.toThrow(message);

@@ -4,9 +4,12 @@ import { Test } from '@nestjs/testing';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MqttWsModule } from '../../lib/index.js';
+import { MqttWsModule, type MqttAuthPolicy, type MqttConnectAuthContext } from '../../lib/index.js';
+import { MqttWsListener } from '../../lib/transport/mqtt-ws.listener.js';
+import { connackCode } from './utils/connect.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { handshakeStatus } from './utils/connect.js';
 
@@ -54,5 +57,53 @@ describe('behind an HTTPS Nest app', () => {
   it('refuses a client that does not trust it, and plain ws://', async () => {
     await expect(TestClient.connect(`wss://127.0.0.1:${port}/mqtt`, { clientId: 'tls-untrusting' })).rejects.toThrow();
     expect(await handshakeStatus(`ws://127.0.0.1:${port}/mqtt`)).not.toBe(101);
+  });
+});
+
+/** Lets in the clients whose certificate the TLS server verified, and records what it saw. */
+class CertificatePolicy implements MqttAuthPolicy {
+  readonly seen: string[] = [];
+  authenticate({ request }: MqttConnectAuthContext): boolean {
+    const socket = request.socket as TLSSocket;
+    const certificate = socket.getPeerCertificate();
+    this.seen.push(`${socket.authorized}:${certificate.subject?.CN}`);
+    return socket.authorized;
+  }
+}
+
+describe('wss on the dedicated port, with client certificates', () => {
+  let app: INestApplication;
+  let url: string;
+  let credentials: { key: Buffer; cert: Buffer };
+  const policy = new CertificatePolicy();
+
+  beforeAll(async () => {
+    credentials = makeCertificate();
+    const tls = { ...credentials, ca: credentials.cert, requestCert: true, rejectUnauthorized: true };
+    const moduleRef = await Test.createTestingModule({
+      imports: [MqttWsModule.forRoot({ port: 0, host: '127.0.0.1', tls, auth: { useValue: policy } })],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    url = `wss://127.0.0.1:${app.get(MqttWsListener).address!.port}/mqtt`;
+  });
+
+  afterAll(() => app.close());
+
+  it('hands the verified client certificate to the auth policy', async () => {
+    // The test's one certificate is its own CA, the server's and the client's.
+    const options = { ca: credentials.cert, key: credentials.key, cert: credentials.cert };
+    const client = await TestClient.connect(url, { clientId: 'with-cert', ...options, wsOptions: options });
+    await client.subscribe('cert/#', 1);
+    await client.publish('cert/a', 'x', { qos: 1 });
+    await client.waitFor(1, 'cert/a');
+    await client.end();
+    expect(policy.seen).toEqual(['true:127.0.0.1']);
+  });
+
+  it('refuses a client without a certificate during the TLS handshake, and plain ws://', async () => {
+    await expect(connackCode(url, { ca: credentials.cert, wsOptions: { ca: credentials.cert } })).rejects.toThrow();
+    expect(await handshakeStatus(url.replace('wss:', 'ws:'))).not.toBe(101);
+    expect(policy.seen).toHaveLength(1);
   });
 });

@@ -40,9 +40,17 @@ export class RawWebSocket {
   }
 
   /** Opens a TCP connection and sends a handshake with these headers (a valid one by default). */
-  static async open(port: number, path = '/mqtt', headers: Record<string, string | undefined> = {}, method = 'GET'): Promise<RawWebSocket> {
+  static async open(
+    port: number,
+    path = '/mqtt',
+    headers: Record<string, string | undefined> = {},
+    method = 'GET',
+    httpVersion = '1.1',
+  ): Promise<RawWebSocket> {
     const socket = connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    // A reset by a server that refuses the connection shows as 'close' below.
+    socket.on('error', () => undefined);
     const all: Record<string, string | undefined> = {
       Host: `127.0.0.1:${port}`,
       Upgrade: 'websocket',
@@ -52,7 +60,7 @@ export class RawWebSocket {
       'Sec-WebSocket-Protocol': 'mqtt',
       ...headers,
     };
-    let request = `${method} ${path} HTTP/1.1\r\n`;
+    let request = `${method} ${path} HTTP/${httpVersion}\r\n`;
     for (const [name, value] of Object.entries(all)) if (value !== undefined) request += `${name}: ${value}\r\n`;
     socket.write(`${request}\r\n`);
     let received = Buffer.alloc(0);
@@ -111,6 +119,25 @@ export class RawWebSocket {
       const frame = frames[seen - 1];
       if (frame.opcode === 0x8) return frame.payload.readUInt16BE(0);
     }
+  }
+
+  /**
+   * Resolves when TCP closes, with the code of the close frame received before that (undefined
+   * when none came): a frame that arrives only after the FIN does not count.
+   */
+  async closedWith(): Promise<number | undefined> {
+    await this.ended;
+    return this.frames.find((frame) => frame.opcode === 0x8)?.payload.readUInt16BE(0);
+  }
+
+  /** Stops reading: what the server sends waits in the kernel's buffers, then in the server's. */
+  stopReading(): void {
+    this.socket.pause();
+  }
+
+  /** Reads again, once. */
+  resumeReading(): void {
+    this.socket.resume();
   }
 
   destroy(): void {

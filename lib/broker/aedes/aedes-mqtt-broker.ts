@@ -214,6 +214,8 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
   /** Aedes' client events, with the client's description. Listeners added after the protocol's own, so they see the granted QoS. */
   private forwardEvents(): void {
     const aedes = this.aedes;
+    // Aedes' 'client': the CONNECT was authenticated and the client registered; the CONNACK follows.
+    aedes.on('client', (client: Client) => this.emit('connectionAccepted', client.conn as Duplex));
     aedes.on('clientReady', (client: Client) => this.emit('clientConnected', describeAedesClient(client)));
     aedes.on('clientDisconnect', (client: Client) => this.emit('clientDisconnected', describeAedesClient(client)));
     aedes.on('subscribe', (subscriptions: Subscription[], client: Client) =>
