@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.interface.js';
+import type { MqttPublishProperties, MqttReason } from '../interfaces/mqtt5.interface.js';
 
 /*
  * The broker as the rest of the library sees it. Nothing outside lib/broker/aedes/ knows which MQTT
@@ -18,6 +19,8 @@ export interface MqttPublishPacket {
   dup: boolean;
   /** Set on QoS 1 and 2 packets once the broker numbered them for a connection. */
   messageId?: number;
+  /** MQTT 5 properties; absent on messages from MQTT 3.1.1 clients, and never sent to them. */
+  properties?: MqttPublishProperties;
 }
 
 /** One topic filter of a SUBSCRIBE, with the QoS asked for (then granted). */
@@ -139,6 +142,11 @@ export interface MqttBroker {
   onClientConnectedElsewhere(listener: (clientId: string) => void): void;
   /** Whether a client with this id is connected to this instance. */
   hasClient(clientId: string): boolean;
+  /**
+   * Ends the connection of a client of this instance, with a DISCONNECT carrying `reason` where the
+   * protocol has one (MQTT 5); `false` when no client with this id is connected here.
+   */
+  disconnect(clientId: string, reason?: MqttReason): boolean;
   /** Bounds what is queued for offline sessions; set once, at start-up. */
   filterOfflineQueue(filter: MqttOfflineQueueFilter): void;
   on<E extends keyof MqttBrokerEvents>(event: E, listener: (...args: MqttBrokerEvents[E]) => void): this;

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { Aedes, type AedesOptions, type AedesPublishPacket, type Client, type Subscription } from 'aedes';
 import type { MqttUpgradeRequest } from '../../interfaces/mqtt-upgrade-request.interface.js';
+import type { MqttReason } from '../../interfaces/mqtt5.interface.js';
 import { TrustedProxies } from '../../security/trusted-proxies.js';
 import { composeHookChain, type MqttHookStage, type MqttHooks } from '../hook-chain.js';
 import type {
@@ -155,6 +156,14 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
 
   hasClient(clientId: string): boolean {
     return this.aedes.clients[clientId] !== undefined;
+  }
+
+  disconnect(clientId: string, _reason?: MqttReason): boolean {
+    const client = this.aedes.clients[clientId];
+    if (client === undefined) return false;
+    // MQTT 3.1.1 has no server DISCONNECT [MQTT-3.14]: the connection is closed. (MQTT 5: DISCONNECT with the reason first.)
+    client.close();
+    return true;
   }
 
   filterOfflineQueue(filter: MqttOfflineQueueFilter): void {
