@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { MqttBroker } from '../broker/mqtt-broker.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import { HandshakeGuard } from '../security/handshake-guard.js';
+import type { MqttTrafficTotals } from '../metrics/traffic-totals.js';
 import { DEFAULT_CONNECT_TIMEOUT } from '../security/mqtt-security-options.validator.js';
 import { ConnectionTimers } from './connection-timers.js';
 import { selectMqttSubprotocol } from './mqtt-subprotocol.js';
@@ -24,6 +25,7 @@ export class MqttWebSocketServer {
   private readonly limits: WebSocketLimits;
   private readonly timers: ConnectionTimers<WebSocketDuplex>;
   private closing = false;
+  private readonly traffic: MqttTrafficTotals = { bytesReceived: 0, bytesSent: 0 };
 
   constructor(
     private readonly broker: MqttBroker,
@@ -58,7 +60,8 @@ export class MqttWebSocketServer {
       bufferedBytes += connection.bufferedAmount;
       readableBytes += connection.readableLength;
     }
-    return { handshakes: this.timers.handshakes.size, connections: this.timers.connections.size, bufferedBytes, readableBytes };
+    const { bytesReceived, bytesSent } = this.traffic;
+    return { handshakes: this.timers.handshakes.size, connections: this.timers.connections.size, bufferedBytes, readableBytes, bytesReceived, bytesSent };
   }
 
   /**
@@ -100,7 +103,7 @@ export class MqttWebSocketServer {
     if (overLimit) return refuseHandshake(socket, overLimit);
     socket.off('error', destroyOnError);
     acceptHandshake(socket, request, protocol || '');
-    const connection = new WebSocketDuplex(socket as Socket, head, this.limits, this.timers);
+    const connection = new WebSocketDuplex(socket as Socket, head, this.limits, this.timers, this.traffic);
     this.broker.handle(connection, keepUpgradeRequest(request));
   }
 
@@ -130,6 +133,9 @@ export interface MqttTransportStats {
   bufferedBytes: number;
   /** Bytes read from connections and not yet taken by the MQTT parser. */
   readableBytes: number;
+  /** MQTT bytes read and written since start-up (binary frame payloads). */
+  bytesReceived: number;
+  bytesSent: number;
 }
 
 /** The timers a dedicated-port socket is counted in until it upgrades: a shared listener, no closure kept per connection. */
