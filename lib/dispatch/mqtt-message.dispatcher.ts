@@ -154,11 +154,11 @@ export class MqttMessageDispatcher {
       await route.invoke(payload, new MqttContext(packet, client, route.filter));
       this.handlerObserver?.handlerFinished(route.handlerName, started, false);
     } catch (error) {
-      this.handlerObserver?.handlerFinished(route.handlerName, started, true);
       // Nest's exception handler has logged the error and its stack; this says where it happened.
       this.logger.warn(
         `${route.handlerName} failed on "${packet.topic}" from ${describeClient(client)}: ${describeError(error)}`,
       );
+      this.handlerObserver?.handlerFinished(route.handlerName, started, true);
     }
   }
 }
