@@ -13,7 +13,7 @@ import { MQTT_BROKER, MQTT_WS_RESOLVED_OPTIONS } from './mqtt-ws.constants.js';
 import { resolveMqttWsOptions, type ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
 import { MqttWsListener } from './transport/mqtt-ws.listener.js';
 import { MqttAuthPolicyHost } from './security/mqtt-auth-policy.host.js';
-import { MQTT_METRICS, MQTT_STATISTICS, mqttMetricsProvider, mqttStatisticsProviders } from './metrics/mqtt-metrics.providers.js';
+import { MQTT_STATISTICS, mqttMetricsProvider, mqttStatisticsProviders } from './metrics/mqtt-metrics.providers.js';
 import { MqttSysPublisher } from './sys/sys-publisher.js';
 
 /**
@@ -46,7 +46,7 @@ import { MqttSysPublisher } from './sys/sys-publisher.js';
     MqttWsListener,
     MqttService,
   ],
-  exports: [MqttService, MqttWsListener, MqttRedisHealth, MQTT_METRICS],
+  exports: [MqttService],
 })
 export class MqttWsModule extends ConfigurableMqttWsModule {
   /** Every option is optional: `MqttWsModule.forRoot()` serves MQTT at `/mqtt` on the app's port. */
