@@ -34,6 +34,7 @@ export class MqttStatistics implements MqttDropObserver {
   /** The filters each connected client holds (subscribed, or restored with its session). */
   private readonly filters = new Map<MqttBrokerClient, Set<string>>();
   private subscriptionCount = 0;
+  private readonly connected = new Set<MqttBrokerClient>();
 
   /** Subscriptions of the clients connected to this instance (a session's restored ones included). */
   get subscriptions(): number {
@@ -90,14 +91,16 @@ export class MqttStatistics implements MqttDropObserver {
       const transport = transportLabel(client);
       this.connectionsAccepted[transport]++;
       this.clientsConnected[transport]++;
-      if (!this.filters.has(client)) this.filters.set(client, new Set());
+      this.connected.add(client);
     });
+    // Also for a client whose session was restored but whose CONNACK never went out (not counted connected).
     broker.on('clientDisconnected', (client) => {
       const filters = this.filters.get(client);
-      if (filters === undefined) return;
-      this.filters.delete(client);
-      this.subscriptionCount -= filters.size;
-      this.clientsConnected[transportLabel(client)]--;
+      if (filters !== undefined) {
+        this.filters.delete(client);
+        this.subscriptionCount -= filters.size;
+      }
+      if (this.connected.delete(client)) this.clientsConnected[transportLabel(client)]--;
     });
     broker.on('unsubscribed', (topics, client) => {
       const filters = this.filters.get(client);
