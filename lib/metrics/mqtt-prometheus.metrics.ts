@@ -71,14 +71,16 @@ export class MqttPrometheusMetrics implements MqttHandlerObserver, OnApplication
 
     const connections = new promClient.Counter({
       name: name('mqtt_connections_total'),
-      help: 'CONNECTs answered, by transport and outcome (refused: a refusing CONNACK from the protocol checks, limits or the auth policy)',
+      help: 'Connections, by transport and outcome (refused: a refusing CONNACK from the protocol checks, limits or the auth policy, or a refused WebSocket handshake)',
       labelNames: ['transport', 'outcome'],
       registers,
       collect: collectAll,
     });
     for (const transport of TRANSPORT_LABELS) {
       updates.push(counterOf(connections.labels(transport, 'accepted'), () => statistics.connectionsAccepted[transport]));
-      updates.push(counterOf(connections.labels(transport, 'refused'), () => statistics.connectionsRefused[transport]));
+      // The WebSocket listener's handshake refusals are connections of the `ws` transport refused too.
+      const refused = transport === 'ws' ? () => statistics.connectionsRefused.ws + traffic().handshakesRefused : () => statistics.connectionsRefused[transport];
+      updates.push(counterOf(connections.labels(transport, 'refused'), refused));
     }
 
     const received = new promClient.Counter({

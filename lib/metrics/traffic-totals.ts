@@ -6,4 +6,6 @@
 export interface MqttTrafficTotals {
   bytesReceived: number;
   bytesSent: number;
+  /** Connections the listener refused before MQTT (the WebSocket handshake, or the TCP accept over the limits). */
+  handshakesRefused: number;
 }

@@ -5,6 +5,8 @@ import { Registry, register as defaultRegistry } from 'prom-client';
 import type { MqttBroker, MqttClientInfo } from '../../lib/broker/mqtt-broker.js';
 import { MqttService, MqttSubscribe, MqttWsModule, type MqttAuthPolicy, type MqttConnectAuthContext } from '../../lib/index.js';
 import { loadPromClient } from '../../lib/metrics/prom-client.loader.js';
+import { MQTT_METRICS, MQTT_STATISTICS } from '../../lib/metrics/mqtt-metrics.providers.js';
+import { MqttMessageDispatcher } from '../../lib/dispatch/mqtt-message.dispatcher.js';
 import { ProtocolClient } from '../protocol/protocol-client.js';
 import { goOffline } from '../security/utils/persistent-sessions.js';
 import { startApp } from '../utils/app.js';
@@ -81,6 +83,8 @@ describe('metrics: a known sequence of connects, publishes and refusals', () => 
     const publisher = await TestClient.connect(url, { clientId: 'publisher' });
     open.push(subscriber, publisher);
     await expect(TestClient.connect(url, { clientId: 'x', username: 'intruder', password: 'x' })).rejects.toThrow();
+    // A WebSocket handshake refused (403, a foreign origin) is a refused ws connection too.
+    await expect(RawMqttSocket.open(url, 'mqtt', { Origin: 'http://elsewhere.example' })).rejects.toThrow(/403/);
     await subscriber.subscribe(['data/#', 'other/+'], 1);
 
     await publisher.publish('data/a', 'zero', { qos: 0 });
@@ -92,7 +96,7 @@ describe('metrics: a known sequence of connects, publishes and refusals', () => 
     await publisher.publish('jobs/fail', '{}', { qos: 1 });
 
     expect(await value(registry, 'mqtt_connections_total', { transport: 'ws', outcome: 'accepted' })).toBe(2);
-    expect(await value(registry, 'mqtt_connections_total', { transport: 'ws', outcome: 'refused' })).toBe(1);
+    expect(await value(registry, 'mqtt_connections_total', { transport: 'ws', outcome: 'refused' })).toBe(2);
     expect(await value(registry, 'mqtt_clients_connected', { transport: 'ws' })).toBe(2);
     expect(await value(registry, 'mqtt_clients_connected', { transport: 'tcp' })).toBe(0);
     expect(await value(registry, 'mqtt_messages_received_total', { qos: '0' })).toBe(2);
@@ -135,6 +139,17 @@ describe('metrics: a known sequence of connects, publishes and refusals', () => 
     expect(await value(registry, 'mqtt_messages_dropped_total', { reason: 'queue_limit' })).toBe(3);
     expect(await value(registry, 'mqtt_messages_dropped_total', { reason: 'slow_consumer' })).toBe(0);
     expect(await value(registry, 'mqtt_messages_dropped_total', { reason: 'expiry' })).toBe(0);
+  });
+});
+
+describe('metrics and $SYS off (the default)', () => {
+  it('installs nothing: no statistics (so no hook stage), no handler observer, nothing registered', async () => {
+    const { app } = await startApp({ imports: [MqttWsModule.forRoot()], providers: [Jobs] });
+    expect(app.get(MQTT_STATISTICS)).toBeNull();
+    expect(app.get(MQTT_METRICS)).toBeNull();
+    expect(app.get(MqttMessageDispatcher).handlerObserver).toBeNull();
+    expect(await defaultRegistry.getMetricsAsJSON()).toEqual([]);
+    await app.close();
   });
 });
 
