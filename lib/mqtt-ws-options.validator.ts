@@ -3,6 +3,7 @@ import type { MqttRedisOptions } from './cluster/mqtt-redis-options.interface.js
 import { AEDES_COUNT_OPTIONS, DEFAULT_MAX_PAYLOAD, DEFAULT_PATH } from './mqtt-ws.constants.js';
 import { validateRedisOption } from './cluster/redis-option.validator.js';
 import { resolveMqttSecurityOptions, type ResolvedMqttSecurityOptions } from './security/mqtt-security-options.validator.js';
+import { validateOperationsOptions } from './metrics/mqtt-operations-options.validator.js';
 
 export type ResolvedMqttWsOptions = MqttWsModuleOptions &
   Required<Pick<MqttWsModuleOptions, 'path' | 'payloadFormat' | 'allowMissingSubprotocol' | 'maxPayload'>> &
@@ -47,6 +48,8 @@ const OPTION_KEYS = keysOf<MqttWsModuleOptions>({
   closeTimeout: true,
   pingInterval: true,
   allowedHosts: true,
+  metrics: true,
+  sysInterval: true,
 });
 
 const REDIS_OPTION_KEYS = keysOf<MqttRedisOptions>({ url: true, keyPrefix: true, connectTimeout: true });
@@ -103,6 +106,7 @@ export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): Resolve
     fail('maxTopicLevels', 'an integer from 1 to 100', levels);
   }
   validateRedisOption(resolved, fail);
+  validateOperationsOptions(resolved, fail);
   for (const option of ['persistence', 'mq'] as const) {
     const value = resolved[option];
     if (value !== undefined && value !== null && typeof value !== 'object' && typeof value !== 'function') {

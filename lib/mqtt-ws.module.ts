@@ -13,6 +13,8 @@ import { MQTT_BROKER, MQTT_WS_RESOLVED_OPTIONS } from './mqtt-ws.constants.js';
 import { resolveMqttWsOptions, type ResolvedMqttWsOptions } from './mqtt-ws-options.validator.js';
 import { MqttWsListener } from './transport/mqtt-ws.listener.js';
 import { MqttAuthPolicyHost } from './security/mqtt-auth-policy.host.js';
+import { MQTT_STATISTICS, mqttMetricsProvider, mqttStatisticsProviders } from './metrics/mqtt-metrics.providers.js';
+import { MqttSysPublisher } from './sys/sys-publisher.js';
 
 /**
  * An embedded MQTT broker served over the app's WebSocket endpoint. Global, so `MqttService` can be
@@ -30,8 +32,11 @@ import { MqttAuthPolicyHost } from './security/mqtt-auth-policy.host.js';
     {
       provide: MQTT_BROKER,
       useFactory: createMqttBroker,
-      inject: [MQTT_WS_RESOLVED_OPTIONS, MqttMessageDispatcher, MqttAuthPolicyHost, MqttRedisHealth],
+      inject: [MQTT_WS_RESOLVED_OPTIONS, MqttMessageDispatcher, MqttAuthPolicyHost, MqttRedisHealth, MQTT_STATISTICS],
     },
+    ...mqttStatisticsProviders,
+    mqttMetricsProvider,
+    MqttSysPublisher,
     MqttAuthPolicyHost,
     MqttRedisHealth,
     MqttMessageDispatcher,

@@ -40,6 +40,11 @@ function clusterFanIn(qos) {
   };
 }
 
+/** Issue 14: a scenario again, the library with metrics off and on side by side (its own rounds). No budget of its own. */
+function withMetrics(scenario, group) {
+  return { ...scenario, id: `metrics-${scenario.id}`, title: `Metrics off vs on: ${scenario.title}`, group, budget: null };
+}
+
 const LATENCY_METRICS = [
   { key: 'p50', label: 'p50 ms', unit: 'ms', better: 'lower' },
   { key: 'p99', label: 'p99 ms', unit: 'ms', better: 'lower' },
@@ -123,7 +128,11 @@ export const SCENARIOS = [
     quick: { windowMs: 800 },
     metrics: LATENCY_METRICS,
   },
+  withMetrics(fanIn(0, 64), 'metrics'),
+  withMetrics(fanIn(1, 64), 'metrics'),
 ];
+
+SCENARIOS.push(withMetrics(SCENARIOS.find((scenario) => scenario.id === 'dispatch'), 'metrics-dispatch'));
 
 export function scenarioSettings(scenario, mode) {
   const base = mode === 'quick' ? quick : full;

@@ -187,8 +187,39 @@ export const CLUSTER_TARGETS = [
   },
 ];
 
+/** Issue 14: the cost of `metrics: true`, the library with metrics off (the targets above) and on. */
+export const METRICS_TARGETS = [
+  BROKER_TARGETS[0],
+  {
+    id: 'library-metrics',
+    name: 'nestjs-mqtt-ws, metrics on',
+    description: 'this library with `metrics: true` (prom-client), the registry scraped every second',
+    unavailable: libraryBuilt,
+    start: nodeTarget('nest-mqtt-ws.js', ['--metrics']),
+  },
+];
+export const METRICS_DISPATCH_TARGETS = [
+  DISPATCH_TARGETS[0],
+  {
+    id: 'library-handler-metrics',
+    name: 'nestjs-mqtt-ws @MqttSubscribe, metrics on',
+    description: 'the handler target with `metrics: true`: handler durations observed in a histogram',
+    unavailable: libraryBuilt,
+    start: async (context) => {
+      const target = await nodeTarget('nest-mqtt-ws.js', ['--handler', '--metrics'])(context);
+      return { ...target, handlers: target.control };
+    },
+  },
+];
+
 /** The targets each scenario group runs against. */
-export const TARGET_GROUPS = { broker: BROKER_TARGETS, dispatch: DISPATCH_TARGETS, cluster: CLUSTER_TARGETS };
+export const TARGET_GROUPS = {
+  broker: BROKER_TARGETS,
+  dispatch: DISPATCH_TARGETS,
+  cluster: CLUSTER_TARGETS,
+  metrics: METRICS_TARGETS,
+  'metrics-dispatch': METRICS_DISPATCH_TARGETS,
+};
 
 /** Every target once (the `library` target is in two groups), for --help and the report's list. */
 export const ALL_TARGETS = [...new Set(Object.values(TARGET_GROUPS).flat())];

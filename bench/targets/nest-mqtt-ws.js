@@ -1,5 +1,6 @@
 // This library in a minimal Nest app on Express; with `--handler`, plus one @MqttSubscribe handler;
-// with `--redis=<url>`, one instance of a cluster on that Redis.
+// with `--redis=<url>`, one instance of a cluster on that Redis; with `--metrics`, `metrics: true`
+// (prom-client's default registry), scraped every second as a Prometheus server would, more often.
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -8,6 +9,7 @@ import { decorateMethod, recorder, recorderHandlers } from './dispatch-recorder.
 import { serveTarget } from './host.js';
 
 const withHandler = process.argv.includes('--handler');
+const withMetrics = process.argv.includes('--metrics');
 const redisUrl = process.argv.find((arg) => arg.startsWith('--redis='))?.slice('--redis='.length);
 
 class BenchHandler {
@@ -19,11 +21,15 @@ Injectable()(BenchHandler);
 decorateMethod(BenchHandler, 'onMessage', [MqttSubscribe('bench/+')], [Payload()]);
 
 class AppModule {}
-const options = { path: '/mqtt', ...(redisUrl ? { redis: { url: redisUrl } } : {}) };
+const options = { path: '/mqtt', ...(redisUrl ? { redis: { url: redisUrl } } : {}), ...(withMetrics ? { metrics: true } : {}) };
 Module({ imports: [MqttWsModule.forRoot(options)], providers: withHandler ? [BenchHandler] : [] })(AppModule);
 
 const app = await NestFactory.create(AppModule, { logger: false });
 await app.listen(0, '127.0.0.1');
+if (withMetrics) {
+  const { register } = (await import('prom-client')).default;
+  setInterval(() => void register.metrics(), 1000).unref();
+}
 serveTarget({
   port: app.getHttpServer().address().port,
   info: { transport: 'ws', path: '/mqtt' },

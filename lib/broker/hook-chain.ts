@@ -41,6 +41,7 @@ export const HOOK_NAMES = ['preConnect', 'authenticate', 'authorizePublish', 'au
  * The order of the stages, first to run first. Each stage refuses before the ones after it see
  * anything, so the cheap checks of the library guard the user's code:
  *
+ * 0. `statistics` (with `metrics` or `sysInterval`; lib/metrics): only watches, first so it sees every answer.
  * 1. `protocol`: the broker's MQTT 3.1.1 corrections (lib/broker/aedes/protocol/). Malformed or
  *    non-conforming input is refused before any policy runs; it also notes the QoS each filter was
  *    finally granted, so it must see the answer of every stage after it.
@@ -48,11 +49,12 @@ export const HOOK_NAMES = ['preConnect', 'authenticate', 'authorizePublish', 'au
  *    topic never reaches the user's policy.
  * 3. `offline-sessions`: notes that a session came back, once the stages after it authenticated it.
  * 4. `auth-policy`: the user's `auth` policy.
+ * 4b. `sys-topics` (with `sysInterval`; lib/sys): `$SYS/broker/` filters need the policy's explicit allowance.
  * 5. `handlers`: in-process `@MqttSubscribe` handlers of a client's QoS 1 message run once every
  *    stage before allowed it and before the PUBACK; and, from `published`, every other message.
  * Last comes the broker's own default (Aedes keeps `$SYS/` unpublishable).
  */
-export const HOOK_STAGE_ORDER = ['protocol', 'limits', 'offline-sessions', 'auth-policy', 'handlers'] as const;
+export const HOOK_STAGE_ORDER = ['statistics', 'protocol', 'limits', 'offline-sessions', 'auth-policy', 'sys-topics', 'handlers'] as const;
 export type MqttHookStageName = (typeof HOOK_STAGE_ORDER)[number];
 
 /**

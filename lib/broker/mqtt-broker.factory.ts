@@ -7,6 +7,8 @@ import type { MqttAuthPolicyHost } from '../security/mqtt-auth-policy.host.js';
 import { createMqttSecurity } from '../security/mqtt-security.js';
 import { AedesMqttBroker, prepareAedesAdapter } from './aedes/aedes-mqtt-broker.js';
 import type { MqttBroker } from './mqtt-broker.js';
+import { operationsStages } from '../sys/operations.stages.js';
+import type { MqttStatistics } from '../metrics/mqtt-statistics.js';
 
 const BROKER_OPTIONS = ['id', ...AEDES_COUNT_OPTIONS, 'maxTopicLevels', 'maxInflightInbound'] as const;
 
@@ -19,6 +21,7 @@ export async function createMqttBroker(
   messages: MqttMessageDispatcher,
   auth?: MqttAuthPolicyHost,
   redisHealth?: MqttRedisHealth,
+  statistics?: MqttStatistics | null,
 ): Promise<MqttBroker> {
   await prepareAedesAdapter();
   const brokerOptions: Record<string, unknown> = {};
@@ -36,10 +39,11 @@ export async function createMqttBroker(
     maxBufferedBytes: options.maxBufferedBytes,
     trustedProxies: options.trustedProxies,
     // In any order: lib/broker/hook-chain.ts puts them in the written one.
-    stages: [...security.stages, messages.stage],
+    stages: [...security.stages, messages.stage, ...operationsStages(options, statistics, auth)],
   });
   redis?.watch(broker);
   security.attach(broker);
+  statistics?.attach(broker);
   return broker;
 }
 

@@ -4,6 +4,7 @@ import { defineHookStage, type MqttHookStage } from '../broker/hook-chain.js';
 import type { MqttBroker, MqttClientInfo, MqttPublishPacket } from '../broker/mqtt-broker.js';
 import { topicMatchesFilter } from '../topic/index.js';
 import { MqttContext } from '../mqtt.context.js';
+import type { MqttHandlerObserver } from '../metrics/mqtt-handler.observer.js';
 import type { MqttRoute } from './mqtt-route.js';
 import { PayloadDecoder, UNDECODABLE } from './payload-decoder.js';
 
@@ -34,6 +35,8 @@ export class MqttMessageDispatcher {
     match_empty_levels: true,
   });
   private routeCount = 0;
+  /** Handler durations, with `metrics` on (set by lib/metrics); otherwise one null check per handler run. */
+  handlerObserver: MqttHandlerObserver | null = null;
   private readonly handledBeforeAck = new WeakSet<MqttPublishPacket>();
   /** Handlers of scope 'instance', by MQTT filter, and the filters of each such handler in order. */
   private readonly instanceRoutes = new Map<string, MqttRoute[]>();
@@ -146,13 +149,16 @@ export class MqttMessageDispatcher {
       );
       return;
     }
+    const started = this.handlerObserver === null ? 0 : performance.now();
     try {
       await route.invoke(payload, new MqttContext(packet, client, route.filter));
+      this.handlerObserver?.handlerFinished(route.handlerName, started, false);
     } catch (error) {
       // Nest's exception handler has logged the error and its stack; this says where it happened.
       this.logger.warn(
         `${route.handlerName} failed on "${packet.topic}" from ${describeClient(client)}: ${describeError(error)}`,
       );
+      this.handlerObserver?.handlerFinished(route.handlerName, started, true);
     }
   }
 }

@@ -1,3 +1,4 @@
+import type { MqttMetricsOptions } from '../metrics/mqtt-operations-options.interface.js';
 import type { TlsOptions } from 'node:tls';
 import type { MqttSecurityOptions } from '../security/mqtt-security-options.interface.js';
 import type { PayloadFormat } from './payload-format.type.js';
@@ -70,4 +71,15 @@ export interface MqttWsModuleOptions extends MqttSecurityOptions {
    * `persistence` or `mq`. See docs/cluster.md.
    */
   redis?: MqttRedisOptions;
+  /**
+   * Prometheus metrics through prom-client (an optional peer dependency the app installs):
+   * `true` registers them in prom-client's default registry, `{ registry, prefix }` in another
+   * or under a name prefix. Default off. See docs/operations.md.
+   */
+  metrics?: boolean | MqttMetricsOptions;
+  /**
+   * Seconds between two publications of the `$SYS/broker/…` statistics (retained), readable only by
+   * clients the auth policy's `authorizeSubscribe` allows explicitly. Default 0: off.
+   */
+  sysInterval?: number;
 }

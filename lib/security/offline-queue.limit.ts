@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { MqttBroker } from '../broker/mqtt-broker.js';
 import { quoteClientId } from './describe-client.js';
 import { OfflineSessions } from './offline-sessions.js';
+import { countDroppedMessages } from '../metrics/message-drops.js';
 
 const logger = new Logger('MqttWsModule');
 
@@ -22,7 +23,12 @@ interface QueuedSubscription {
  */
 export function limitOfflineQueues(broker: MqttBroker, sessions: OfflineSessions, maxQueuedMessages: number): void {
   sessions.attach(broker);
-  broker.filterOfflineQueue((subscriptions) => (sessions.queued.size === 0 ? subscriptions : admit(sessions, subscriptions, maxQueuedMessages)));
+  broker.filterOfflineQueue((subscriptions) => (sessions.queued.size === 0 ? subscriptions : countDrops(broker, subscriptions, admit(sessions, subscriptions, maxQueuedMessages))));
+}
+
+function countDrops<T>(broker: MqttBroker, subscriptions: T[], admitted: T[]): T[] {
+  if (admitted.length !== subscriptions.length) countDroppedMessages(broker, 'queue_limit', subscriptions.length - admitted.length);
+  return admitted;
 }
 
 /** The subscriptions whose sessions may queue one more message (the same array when all may), counting it. */

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { MqttBroker } from '../broker/mqtt-broker.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import { HandshakeGuard } from '../security/handshake-guard.js';
+import type { MqttTrafficTotals } from '../metrics/traffic-totals.js';
 import { DEFAULT_CONNECT_TIMEOUT } from '../security/mqtt-security-options.validator.js';
 import { ConnectionTimers } from './connection-timers.js';
 import { selectMqttSubprotocol } from './mqtt-subprotocol.js';
@@ -24,6 +25,7 @@ export class MqttWebSocketServer {
   private readonly limits: WebSocketLimits;
   private readonly timers: ConnectionTimers<WebSocketDuplex>;
   private closing = false;
+  private readonly traffic: MqttTrafficTotals = { bytesReceived: 0, bytesSent: 0, handshakesRefused: 0 };
 
   constructor(
     private readonly broker: MqttBroker,
@@ -58,7 +60,9 @@ export class MqttWebSocketServer {
       bufferedBytes += connection.bufferedAmount;
       readableBytes += connection.readableLength;
     }
-    return { handshakes: this.timers.handshakes.size, connections: this.timers.connections.size, bufferedBytes, readableBytes };
+    const { bytesReceived, bytesSent, handshakesRefused } = this.traffic;
+    const { handshakes, connections } = this.timers;
+    return { handshakes: handshakes.size, connections: connections.size, bufferedBytes, readableBytes, bytesReceived, bytesSent, handshakesRefused };
   }
 
   /**
@@ -68,6 +72,7 @@ export class MqttWebSocketServer {
   trackHandshake(socket: Socket): void {
     const maxConnections = this.options.maxConnections;
     if (this.closing || (maxConnections > 0 && this.timers.size >= maxConnections) || !this.guard.admitSocket(socket)) {
+      this.traffic.handshakesRefused++;
       socket.destroy();
       return;
     }
@@ -93,15 +98,20 @@ export class MqttWebSocketServer {
       handshakeRequestRefusal(request) ??
       this.guard.refusal(request, this.timers.size) ??
       (protocol === null || (protocol === false && !this.options.allowMissingSubprotocol) ? SUBPROTOCOL_REQUIRED : undefined);
-    if (refusal) return refuseHandshake(socket, refusal);
+    if (refusal) return this.refuse(socket, refusal);
     if (!socket.readable || !socket.writable) return void socket.destroy();
     // Last, as it counts the connection when it lets it through.
     const overLimit = this.guard.admit(request);
-    if (overLimit) return refuseHandshake(socket, overLimit);
+    if (overLimit) return this.refuse(socket, overLimit);
     socket.off('error', destroyOnError);
     acceptHandshake(socket, request, protocol || '');
-    const connection = new WebSocketDuplex(socket as Socket, head, this.limits, this.timers);
+    const connection = new WebSocketDuplex(socket as Socket, head, this.limits, this.timers, this.traffic);
     this.broker.handle(connection, keepUpgradeRequest(request));
+  }
+
+  private refuse(socket: Duplex, refusal: HandshakeRefusal): void {
+    this.traffic.handshakesRefused++;
+    refuseHandshake(socket, refusal);
   }
 
   /**
@@ -130,6 +140,11 @@ export interface MqttTransportStats {
   bufferedBytes: number;
   /** Bytes read from connections and not yet taken by the MQTT parser. */
   readableBytes: number;
+  /** MQTT bytes read and written since start-up (binary frame payloads). */
+  bytesReceived: number;
+  bytesSent: number;
+  /** Connections refused before they became MQTT connections: an HTTP refusal of the upgrade, or a socket over the limits at accept. */
+  handshakesRefused: number;
 }
 
 /** The timers a dedicated-port socket is counted in until it upgrades: a shared listener, no closure kept per connection. */

@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import type { MqttTrafficTotals } from '../metrics/traffic-totals.js';
 import { encodeBinaryFrame, encodeControlFrame, type WritableChunk } from './binary-frame.js';
 import { CloseCode, closeCodeOf, withCloseCode } from './close-codes.js';
 import type { ConnectionTimers, TimedConnection } from './connection-timers.js';
@@ -97,6 +98,7 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
     head: Buffer,
     private readonly limits: WebSocketLimits,
     private readonly timers: ConnectionTimers<WebSocketDuplex>,
+    private readonly traffic: MqttTrafficTotals,
   ) {
     super({ allowHalfOpen: false, decodeStrings: false, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
     this.reader = new WebSocketFrameReader(this, limits.maxPreConnectPayload, limits.maxPreConnectPayload);
@@ -129,6 +131,7 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
   }
 
   onPayload(bytes: Buffer): void {
+    this.traffic.bytesReceived += bytes.length;
     if (!this.push(bytes)) this.socket.pause();
   }
 
@@ -237,6 +240,8 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
    * 'drain' with a slow reader.
    */
   private send(frame: Buffer, callback: (error?: Error | null) => void): void {
+    // A server frame is unmasked: its second byte is the payload length, or 126/127 for a longer header.
+    this.traffic.bytesSent += frame.length - (frame[1] === 126 ? 4 : frame[1] === 127 ? 10 : 2);
     if (this.closeSent || !this.socket.writable) return callback();
     if (this.socket.writableLength + this.pendingBytes < this.writableHighWaterMark) {
       if (this.pending === undefined) {

@@ -43,13 +43,13 @@ function lastHooks(log: string[]): MqttHooks {
 }
 
 describe('the hook chain', () => {
-  it('has the written order: protocol, limits, offline sessions, the auth policy, handlers', () => {
-    expect(HOOK_STAGE_ORDER).toEqual(['protocol', 'limits', 'offline-sessions', 'auth-policy', 'handlers']);
+  it('has the written order: statistics (watching), protocol, limits, offline sessions, the auth policy, $SYS topics, handlers', () => {
+    expect(HOOK_STAGE_ORDER).toEqual(['statistics', 'protocol', 'limits', 'offline-sessions', 'auth-policy', 'sys-topics', 'handlers']);
   });
 
   it('runs the stages in that order whatever order they are given in, and the broker default last', async () => {
     const log: string[] = [];
-    const shuffled = ['handlers', 'limits', 'auth-policy', 'protocol', 'offline-sessions'].map((name) => recordingStage(name, log));
+    const shuffled = ['handlers', 'sys-topics', 'limits', 'auth-policy', 'protocol', 'statistics', 'offline-sessions'].map((name) => recordingStage(name, log));
     const chain = composeHookChain(shuffled, lastHooks(log));
     const error = await new Promise((resolve) => chain.authorizePublish(CLIENT, PACKET, resolve));
     expect(error).toBeNull();

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { Client } from 'aedes';
 import { describeClient } from '../../security/describe-client.js';
 import { describeAedesClient } from './aedes-client.js';
+import { countDroppedMessages } from '../../metrics/message-drops.js';
 
 const logger = new Logger('MqttWsModule');
 
@@ -59,6 +60,7 @@ function waitForDrainBounded(this: BoundedClient, callback: DrainCallback): void
     if (!conn.destroyed) {
       logger.warn(`Disconnected ${describeClient(describeAedesClient(this as unknown as Client))}: it does not read (${waiting} bytes waiting, "maxBufferedBytes")`);
       conn.destroy(error);
+      countDroppedMessages((this as unknown as { broker: object }).broker, 'slow_consumer');
     }
     setImmediate(callback, error, this as unknown as Client);
     return;

@@ -1,0 +1,1 @@
+export { MqttHealthIndicator, type MqttListenerHealth } from './mqtt-health.indicator.js';
