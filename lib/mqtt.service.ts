@@ -53,7 +53,8 @@ export class MqttService implements BeforeApplicationShutdown {
   }
 
   /**
-   * MQTT 5 request/response from the server: publishes `payload` on `topic` with this instance's
+   * MQTT 5 request/response from the server: publishes `payload` on `topic` (encoded as `publish`
+   * does, with the matching content type and payload format unless given) with this instance's
    * response topic (`nestjs-mqtt-ws/responses/<brokerId>`) and fresh correlation data, and resolves
    * with the first response that carries them, decoded by its format (JSON for a JSON content type,
    * a string for UTF-8 text, a Buffer otherwise). Rejects with `MqttResponseError` when the response
@@ -73,7 +74,7 @@ export class MqttService implements BeforeApplicationShutdown {
       if (owned in (properties ?? {})) throw new Error(`MqttService.request: properties.${owned} is set by request itself; use publish to set your own`);
     }
     const requester = (this.requester ??= new MqttRequester(this.mqttBroker));
-    const placeholder = { ...properties, responseTopic: requester.responseTopic, correlationData: Buffer.alloc(0) };
+    const placeholder = { ...formatOf(payload), ...properties, responseTopic: requester.responseTopic, correlationData: Buffer.alloc(0) };
     const packet = buildPacket(topic, payload, { qos, properties: placeholder }, 'request');
     if (typeof packet === 'string') throw new Error(packet);
     const { correlationData, response } = await requester.open(topic, timeout);
@@ -165,6 +166,13 @@ function buildPacket(topic: string, payload: Buffer | string | object, options: 
     packet.properties = properties;
   }
   return packet;
+}
+
+/** The content type and payload format of a request, as handlers' answers carry them (unless given). */
+function formatOf(payload: Buffer | string | object): { contentType?: string; payloadFormatIndicator?: boolean } {
+  if (Buffer.isBuffer(payload) || payload instanceof Uint8Array) return {};
+  if (typeof payload === 'string') return { contentType: 'text/plain; charset=utf-8', payloadFormatIndicator: true };
+  return { contentType: 'application/json', payloadFormatIndicator: true };
 }
 
 function encodePayload(payload: Buffer | string | object): Buffer {
