@@ -131,7 +131,7 @@ describe('MQTT 5 request/response: handler return values answer, MqttService.req
     expect([...reversed]).toEqual([3, 2, 1]);
   });
 
-  it('publishes the answer to the response topic at the request's QoS; without a response topic, nothing', async () => {
+  it("publishes the answer to the response topic at the request's QoS; without a response topic, nothing", async () => {
     const observer = await TestClient.connect(url, { clientId: 'observer', protocolVersion: 4 });
     try {
       await observer.subscribe('replies/#', 1);
