@@ -89,6 +89,8 @@ export const PROTECTIONS = [
   { name: 'maxClientsIdLength: MQTT 3.1 (Aedes)', edits: [withoutAedesOption('maxClientsIdLength')], spec: LISTENER, test: 'maxClientsIdLength' },
   { name: 'queueLimit', edits: [withoutAedesOption('queueLimit')], spec: LISTENER, test: 'queueLimit' },
   { name: 'maxInflightInbound', edits: [withoutAedesOption('maxInflightInbound')], spec: LISTENER, test: 'maxInflightInbound' },
+  { name: 'maxInflightInbound (Aedes 2 has no bound: the adapter enforces it)', edits: [{ file: 'lib/broker/aedes/inbound-qos2.limit.ts', search: 'if (!awaiting.has(id) && awaiting.size >= limit) {', replace: 'if (!awaiting.has(id) && awaiting.size >= limit && Number.isNaN(0)) {' }], spec: LISTENER, test: 'maxInflightInbound' },
+  { name: 'GHSA-52qw-whmv-87c5: client ids that are Object.prototype keys (Aedes 2 beta lost the fix)', edits: [{ file: ADAPTER, search: "aedes.clients = Object.create(null) as AedesInternals['clients'];", replace: '' }], spec: 'test/broker/aedes2-regressions.e2e-spec.ts', test: 'GHSA' },
   { name: 'maxQueuedMessages', edits: [{ file: 'lib/security/mqtt-security.ts', search: 'if (options.maxQueuedMessages > 0) limitOfflineQueues', replace: 'if (options.maxQueuedMessages > 0 && Number.isNaN(0)) limitOfflineQueues' }], spec: QUEUE, test: 'keeps the first maxQueuedMessages' },
   { name: 'maxBufferedBytes', edits: [{ file: ADAPTER, search: 'if (this.settings.maxBufferedBytes > 0) limitBufferedBytes', replace: 'if (this.settings.maxBufferedBytes < 0) limitBufferedBytes' }], spec: SLOW, test: 'maxBufferedBytes' },
   { name: 'drainTimeout', edits: [withoutAedesOption('drainTimeout')], spec: SLOW, test: 'drainTimeout' },

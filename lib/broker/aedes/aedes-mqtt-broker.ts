@@ -22,6 +22,7 @@ import { filterOfflineQueue } from './offline-queue.persistence.js';
 import { bindPacketSizeLimit, limitPacketSize } from './packet-size.limit.js';
 import { installProtocolConformance, protocolConformanceStage } from './protocol/mqtt-protocol.conformance.js';
 import { bindStrictPacketParser, installStrictPacketParser } from './protocol/strict-packet-parser.js';
+import { DEFAULT_MAX_INFLIGHT_INBOUND, limitInboundQos2 } from './inbound-qos2.limit.js';
 import { installQos2ReleaseFix } from './qos2-release.js';
 import { bindSlowConsumerLimit, limitBufferedBytes } from './slow-consumer.limit.js';
 
@@ -64,7 +65,7 @@ type AedesInternals = Aedes & {
 };
 
 /**
- * `MqttBroker` on Aedes 1.2: the one class that holds an Aedes instance. Clients reach the rest of
+ * `MqttBroker` on Aedes 2.0.0-beta.1: the one class that holds an Aedes instance. Clients reach the rest of
  * the library as `MqttBrokerClient` descriptions (one per connection), packets as the objects Aedes
  * routes, typed as the library's own; the hook chain is installed in Aedes' hooks once.
  */
@@ -88,10 +89,17 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
       verifyAedesBroker(aedes);
       // Each PUBREL gets its own record in the persistence (docs/upstream-reports.md); checks its own contract first.
       installQos2ReleaseFix(aedes as unknown as Aedes);
+      // Aedes 2.0.0-beta.1 dropped 1.2's bound on QoS 2 messages awaiting PUBREL (inbound-qos2.limit.ts).
+      const maxInflightInbound = settings.brokerOptions.maxInflightInbound;
+      limitInboundQos2(aedes.persistence as never, typeof maxInflightInbound === 'number' ? maxInflightInbound : DEFAULT_MAX_INFLIGHT_INBOUND);
     } catch (error) {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       throw error;
     }
+    // Aedes 2.0.0-beta.1 lost 1.2's fix of GHSA-52qw-whmv-87c5: its maps keyed by client id and broker id
+    // from the wire are plain objects, so a client id 'constructor' finds Object's and throws. Empty yet.
+    aedes.clients = Object.create(null) as AedesInternals['clients'];
+    (aedes as unknown as { brokers: object }).brokers = Object.create(null) as object;
     // Aedes' timers must not keep a process alive whose app failed to start and never closed it.
     aedes._heartbeatInterval?.unref();
     aedes._clearWillInterval?.unref();
@@ -126,6 +134,10 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     // Aedes copies `request.connDetails` to `client.connDetails`: the address behind trusted proxies.
     if (request) (request as MqttUpgradeRequest & { connDetails?: unknown }).connDetails = this.proxies.connectionDetails(request);
     const client = this.aedes.handle(stream, request as IncomingMessage);
+    // The same for the maps keyed by topic filter and broker id (GHSA-52qw-whmv-87c5), still empty here.
+    const keyed = client as unknown as { subscriptions: object; duplicates: object };
+    keyed.subscriptions = Object.create(null) as object;
+    keyed.duplicates = Object.create(null) as object;
     limitPacketSize(client, this.settings.maxPacketSize);
     if (this.settings.maxBufferedBytes > 0) limitBufferedBytes(client, this.settings.maxBufferedBytes);
     installStrictPacketParser(client);
