@@ -182,6 +182,11 @@ export const PROTECTIONS = [
   { name: "other libraries' once('upgrade') listeners stay once", edits: [{ file: 'lib/transport/upgrade-router.ts', search: "this.server.rawListeners('upgrade') as UpgradeListener[]));", replace: "this.server.listeners('upgrade') as UpgradeListener[]));" }], spec: 'test/transport.e2e-spec.ts', test: 'once' },
   { name: 'maxConnectionsPerIp from the TCP accept (dedicated port)', edits: [{ file: 'lib/transport/mqtt-websocket.server.ts', search: ' || !this.guard.admitSocket(socket)) {', replace: ') {' }], spec: 'test/security/transport-budgets.e2e-spec.ts', test: 'TCP accept' },
   unvalidated('maxPreConnectPayload', "fail('maxPreConnectPayload', `an integer from 2 to maxPayload (${options.maxPayload}) bytes`, preConnect);", '', 'test/security/transport-budgets.e2e-spec.ts'),
+  // MQTT 5 in the Nest API (test/mqtt5/api-*).
+  { name: "handler: @Properties('name') must be an MQTT 5 PUBLISH property", edits: [{ file: HANDLER_CHECKS, search: 'if (name === undefined || (PUBLISH_PROPERTY_NAMES as readonly unknown[]).includes(name)) return;', replace: 'return;' }], spec: 'test/mqtt5/api-handlers.e2e-spec.ts', test: 'contentTyp' },
+  { name: 'publish: MQTT 5 properties checked', edits: [{ file: 'lib/dispatch/publish-properties.ts', search: '    const error = setProperty(properties, name, value);\n    if (error !== undefined) return error;', replace: '    setProperty(properties, name, value);' }], spec: 'test/mqtt5/api-handlers.e2e-spec.ts', test: 'rejects publish properties' },
+  { name: 'authenticate: an MQTT 5 reason code refuses (nearest 3.1.1 code)', edits: [{ file: HOOKS, search: 'if (refusal !== undefined) return refuseWithReason(client, refusal, callback);', replace: '' }], spec: 'test/mqtt5/api-auth.e2e-spec.ts' },
+  { name: 'disconnect: only DISCONNECT reason codes', edits: [{ file: 'lib/mqtt.service.ts', search: '!DISCONNECT_REASON_CODES.has(given.code)', replace: 'Number.isNaN(0)' }], spec: 'test/mqtt5/api-disconnect.e2e-spec.ts', test: 'refuses a reason code' },
 ];
 
 function run(cwd, command, args) {
