@@ -65,7 +65,7 @@ const PARSER_METHODS = [...STRICT_PARSER_OVERRIDES, '_parseLength', '_emitError'
 /** mqtt-packet parser fields the overrides read. */
 const PARSER_FIELDS = ['packet', 'error', '_list'] as const;
 /** Aedes `Client` methods the adapter wraps or calls: slow-consumer limit, connection refusal. */
-const CLIENT_METHODS = ['waitForDrain', 'pause', 'close'] as const;
+const CLIENT_METHODS = ['waitForDrain', 'pause', 'close', 'disconnect'] as const;
 /**
  * Aedes `Client` fields its constructor assigns (so they are on no prototype): the delivery
  * functions wrapped for [MQTT-3.2.0-1] and [MQTT-3.3.5-1], the parser, and the fields read.

@@ -11,6 +11,7 @@ import type {
   MqttBroker,
   MqttBrokerEvents,
   MqttConnectPacket,
+  MqttConnectRefusal,
   MqttDone,
   MqttMessageListener,
   MqttOfflineQueueFilter,
@@ -63,6 +64,11 @@ type AedesInternals = Aedes & {
   _heartbeatInterval?: NodeJS.Timeout;
   _clearWillInterval?: NodeJS.Timeout;
 };
+
+/** Aedes 2's `Client.disconnect`: a DISCONNECT with the reason to an MQTT 5 client, then the close. */
+interface AedesV5Client {
+  disconnect(options: { reasonCode: number; properties?: { reasonString: string } }, done?: () => void): void;
+}
 
 /**
  * `MqttBroker` on Aedes 2.0.0-beta.1: the one class that holds an Aedes instance. Clients reach the rest of
@@ -170,11 +176,14 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     return this.aedes.clients[clientId] !== undefined;
   }
 
-  disconnect(clientId: string, _reason?: MqttReason): boolean {
+  disconnect(clientId: string, reason?: MqttReason): boolean {
     const client = this.aedes.clients[clientId];
     if (client === undefined) return false;
-    // MQTT 3.1.1 has no server DISCONNECT [MQTT-3.14]: the connection is closed. (MQTT 5: DISCONNECT with the reason first.)
-    client.close();
+    // MQTT 3.1.1 has no server DISCONNECT [MQTT-3.14]: the connection is closed. An MQTT 5 client gets
+    // DISCONNECT with the reason code (0x00 normal disconnection by default) and reason string, then the close.
+    const code = reason?.code ?? 0;
+    const properties = reason?.reasonString === undefined ? undefined : { reasonString: reason.reasonString };
+    (client as unknown as AedesV5Client).disconnect({ reasonCode: code, properties });
     return true;
   }
 
@@ -222,7 +231,11 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     aedes.authenticate = (client, username, password, callback) => {
       const described = describeAedesClient(client);
       described.username = username ?? undefined;
-      chain.authenticate(described, username ?? undefined, password ?? undefined, callback as never);
+      chain.authenticate(described, username ?? undefined, password ?? undefined, (error: (Error & Partial<MqttConnectRefusal>) | null, ok?: boolean) => {
+        // Aedes knows only the 3.1.1 codes 2-5: an MQTT 5 reason code (and its string) is sent here, as refuseConnect does.
+        if (error && typeof error.returnCode === 'number' && error.returnCode >= 0x80) return described.refuseConnect(error.returnCode, error.reasonString);
+        (callback as (error: Error | null, ok?: boolean) => void)(error, ok);
+      });
     };
     aedes.authorizePublish = (client, packet, callback) =>
       chain.authorizePublish(describeAedesClientOrNull(client), packet as MqttPublishPacket, callback as MqttDone);

@@ -55,10 +55,17 @@ export const protocolConformanceStage = defineHookStage({
   authorizeForward(client, packet, next) {
     // In place: Aedes writes the packet it passed here when it empties a session's queue.
     setOutgoingDupFlag(packet);
+    // MQTT 5: Aedes 2 publishes a will with the properties of the CONNECT, Will Delay Interval included,
+    // which a PUBLISH must not carry (strict clients refuse it). A 3.1.1 packet has no properties.
+    if (packet.properties !== undefined) dropWillDelayInterval(packet.properties as { willDelayInterval?: number });
     limitToGrantedQos(aedesClientOf(client), packet);
     return next(client, packet);
   },
 });
+
+function dropWillDelayInterval(properties: { willDelayInterval?: number }): void {
+  if (properties.willDelayInterval !== undefined) delete properties.willDelayInterval;
+}
 
 /**
  * The corrections that are not hooks: the SUBACK written with the granted QoS, the store keeping
