@@ -66,6 +66,8 @@ export class MqttResponder {
       dup: false,
       properties,
     };
+    // Aedes 2 already refuses a PUBLISH whose response topic has wildcards [MQTT-3.3.2-14]; this keeps
+    // the answer valid whatever broker is behind the seam.
     const topicError = topicNameError(response.topic);
     if (topicError !== undefined) {
       this.logger.warn(`${handlerName} did not answer ${describe(client)}: its response topic is invalid (${topicError})`);

@@ -246,12 +246,12 @@ function refuseConnect(
   reasonCode: MqttReasonCode = REASON_CODE_OF[code],
   reasonString?: string,
 ): void {
-  logger.warn(`Refused connection of ${describeClient(client)}: ${reason} (CONNACK ${code}, MQTT 5 reason 0x${reasonCode.toString(16)})`);
-  const error = new Error(reason) as MqttConnectRefusal & { reasonCode: MqttReasonCode; reasonString?: string };
-  error.returnCode = code as number as MqttConnectRefusal['returnCode'];
-  // What an MQTT 5 client gets; the broker sends 3.1.1 clients `returnCode`.
-  error.reasonCode = reasonCode;
-  if (reasonString !== undefined) error.reasonString = reasonString;
+  logger.warn(`Refused connection of ${describeClient(client)}: ${reason} (MQTT 5 reason 0x${reasonCode.toString(16)}, 3.1.1 CONNACK ${code})`);
+  const error = new Error(reason) as MqttConnectRefusal;
+  // The MQTT 5 reason code and string: the broker sends them to an MQTT 5 client and maps the code to
+  // the nearest 3.1.1 return code (`code`, the same table as connectReturnCodeOf) for the others.
+  error.returnCode = reasonCode;
+  error.reasonString = reasonString ?? reason;
   callback(error, false);
 }
 
