@@ -82,10 +82,9 @@ export type MqttAuthenticateResult = boolean | MqttConnectReturnCode | MqttReaso
 export interface MqttAuthPolicy<Principal = unknown> {
   authenticate?(context: MqttConnectAuthContext): MaybePromise<MqttAuthenticateResult>;
   /**
-   * `false` refuses the message and closes the client's connection: MQTT 3.1.1 has no negative
-   * PUBACK [MQTT-3.3.5-2]. The refusal carries reason code 0x87 (not authorized) for the broker to
-   * answer an MQTT 5 client with a PUBACK/PUBREC 0x87 instead, where it supports negative acks
-   * (docs/mqtt5.md). Topics starting with `$SYS/` are refused before this runs.
+   * `false` refuses the message. An MQTT 5 client gets PUBACK/PUBREC 0x87 (not authorized; a QoS 0
+   * message is dropped) and stays connected; an MQTT 3.1.1 client is disconnected, as 3.1.1 has no
+   * negative PUBACK [MQTT-3.3.5-2]. Topics starting with `$SYS/` are refused before this runs.
    * Messages published by the server (`MqttService.publish`) are not subject to it.
    */
   authorizePublish?(context: MqttPublishAuthContext<Principal>): MaybePromise<boolean>;

@@ -256,11 +256,12 @@ function refuseConnect(
 }
 
 function refusePublish(client: MqttBrokerClient, packet: MqttPublishPacket, reason: string, callback: MqttDone): void {
-  logger.warn(`Refused a message on "${truncate(packet.topic)}" from ${describeClient(client)}: ${reason}; disconnecting`);
+  // MQTT 5 has negative acknowledgements: the broker answers PUBACK/PUBREC 0x87 (QoS 0: drops the
+  // message) and keeps the connection. MQTT 3.1.1 has none [MQTT-3.3.5-2]: the connection is closed.
+  const outcome = client.protocolVersion === 5 ? 'answered 0x87 not authorized' : 'disconnecting';
+  logger.warn(`Refused a message on "${truncate(packet.topic)}" from ${describeClient(client)}: ${reason}; ${outcome}`);
   const error = new Error(`publish to "${truncate(packet.topic)}" refused: ${reason}`);
   (error as Error & { closeCode?: number }).closeCode = POLICY_VIOLATION;
-  // For an MQTT 5 client, a broker with negative acknowledgements answers PUBACK/PUBREC 0x87 instead of closing.
-  (error as Error & { reasonCode?: MqttReasonCode }).reasonCode = MqttReasonCode.NotAuthorized;
   callback(error);
 }
 

@@ -193,6 +193,14 @@ describe('MQTT 5 clients and the Nest API', () => {
     expect(first.topic).toBe('wild/marker');
   });
 
+  it('answers an MQTT 5 publish the policy refuses with PUBACK 0x87 and keeps the connection', async () => {
+    const publisher = await connect('refused-publisher');
+    const error = await publisher.publish('forbidden/topic', 'x', { qos: 1 }).catch((caught: unknown) => caught);
+    expect((error as { code?: number }).code).toBe(MqttReasonCode.NotAuthorized);
+    await publisher.publish('v5/props', 'still connected', { qos: 1 });
+    expect(publisher.client.connected).toBe(true);
+  });
+
   it('lets MqttService.request ask an MQTT 5 client, which answers on the response topic', async () => {
     const responder = await connect('responder');
     await responder.subscribe('ask/device', 1);
