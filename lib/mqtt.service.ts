@@ -71,7 +71,7 @@ export class MqttService implements BeforeApplicationShutdown {
       throw new Error(`MqttService.request: timeout must be a positive integer number of milliseconds, got ${String(timeout)}`);
     }
     for (const owned of ['responseTopic', 'correlationData'] as const) {
-      if (owned in (properties ?? {})) throw new Error(`MqttService.request: properties.${owned} is set by request itself; use publish to set your own`);
+      if (typeof properties === 'object' && properties !== null && owned in properties) throw new Error(`MqttService.request: properties.${owned} is set by request itself; use publish to set your own`);
     }
     const requester = (this.requester ??= new MqttRequester(this.mqttBroker));
     const placeholder = { ...formatOf(payload), ...properties, responseTopic: requester.responseTopic, correlationData: Buffer.alloc(0) };

@@ -37,6 +37,9 @@ export class MqttRequester {
       }, timeout);
       this.pending.set(key, { resolve, reject, timer });
     });
+    // The caller awaits the response only once the request is published, which in-process handlers
+    // may delay past the timeout: a rejection before then must not count as unhandled.
+    response.catch(() => undefined);
     return { correlationData, response };
   }
 

@@ -18,6 +18,7 @@ import {
   Payload,
 } from '../../lib/index.js';
 import { startApp } from '../utils/app.js';
+import { Deferred } from '../utils/deferred.js';
 import { TestClient } from '../utils/mqtt-client.js';
 
 class DeviceOffline extends Error {}
@@ -44,6 +45,7 @@ class OfflineAsThrowError implements ExceptionFilter {
 }
 
 let plainCalls = 0;
+const slowGate = new Deferred();
 
 @Injectable()
 class Calculator {
@@ -72,6 +74,13 @@ class Calculator {
   @MqttSubscribe('rpc/nothing')
   nothing(@Payload() _: unknown) {
     return undefined;
+  }
+
+  /** Answers once the test opens the gate: longer than a request's timeout. */
+  @MqttSubscribe('rpc/slow')
+  async slow() {
+    await slowGate.promise;
+    return 'too late';
   }
 
   @MqttSubscribe('rpc/devices/:id')
@@ -153,6 +162,22 @@ describe('MQTT 5 request/response: handler return values answer, MqttService.req
     const error = await mqtt.request('rpc/nothing', {}, { timeout: 200 }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(MqttRequestTimeoutError);
     expect((error as Error).message).toBe('MqttService.request: no response to the request on "rpc/nothing" within 200 ms');
+  });
+
+  it('times out a request whose in-process handler is still running, without an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      const request = mqtt.request('rpc/slow', {}, { timeout: 20 }).catch((caught: unknown) => caught);
+      // The gate opens only after the timeout fired: the time the request is given, not the test's.
+      setTimeout(() => slowGate.resolve(), 100);
+      expect(await request).toBeInstanceOf(MqttRequestTimeoutError);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+    }
   });
 
   it('answers a thrown MqttResponseError as an error response, with its code and details', async () => {
