@@ -187,6 +187,14 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     return true;
   }
 
+  announceShutdown(): void {
+    for (const clientId in this.aedes.clients) {
+      const client = this.aedes.clients[clientId] as unknown as { version: number | null; connected: boolean; conn: Duplex } | undefined;
+      // Written, not closed: the transport's close frame (1001) follows it on the same connection.
+      if (client?.version === 5 && client.connected) client.conn.write(SERVER_SHUTTING_DOWN);
+    }
+  }
+
   filterOfflineQueue(filter: MqttOfflineQueueFilter): void {
     filterOfflineQueue(this.aedes.persistence, filter);
   }
@@ -263,3 +271,6 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
 }
 
 function noop(): void {}
+
+/** DISCONNECT, remaining length 1, reason code 0x8B (server shutting down), no properties. */
+const SERVER_SHUTTING_DOWN = Buffer.from([0xe0, 0x01, 0x8b]);
