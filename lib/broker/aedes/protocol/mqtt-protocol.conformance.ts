@@ -7,6 +7,7 @@ import { clientIdRefusal } from './connect-rules.js';
 import { deliverAtHighestGrantedQos, limitToGrantedQos, noteGrantedQos, refreshGrantedQos, trackGrantedQos } from './granted-qos.js';
 import { setOutgoingDupFlag } from './outgoing-dup-flag.js';
 import { checkV5Forward, limitV5Deliveries, releaseV5Slot } from './v5-outbound-limits.js';
+import { countIdentifiedSubscriptions, withAllSubscriptionIdentifiers } from './subscription-identifiers.js';
 import { answerSubscribe, noteSubscriptionGrant, storeGrantedSubscriptionsOnly } from './subscription-grants.js';
 
 const DELIVERIES_PREPARED = Symbol('deliveriesPrepared');
@@ -62,7 +63,7 @@ export const protocolConformanceStage = defineHookStage({
     if (packet.properties !== undefined) dropWillDelayInterval(packet.properties as { willDelayInterval?: number });
     const aedesClient = aedesClientOf(client);
     limitToGrantedQos(aedesClient, packet);
-    return checkV5Forward(aedesClient, next(client, packet) as never) as never;
+    return checkV5Forward(aedesClient, withAllSubscriptionIdentifiers(aedesClient, next(client, packet)) as never) as never;
   },
 });
 
@@ -82,6 +83,12 @@ export function installProtocolConformance(broker: Aedes): void {
   // First, so that every other listener sees the granted QoS.
   broker.prependListener('subscribe', answerSubscribe);
   storeGrantedSubscriptionsOnly((broker as unknown as { persistence: Parameters<typeof storeGrantedSubscriptionsOnly>[0] }).persistence);
-  broker.on('subscribe', (_subscriptions: unknown, client: Client) => refreshGrantedQos(client));
-  broker.on('unsubscribe', (_topics: unknown, client: Client) => refreshGrantedQos(client));
+  broker.on('subscribe', (_subscriptions: unknown, client: Client) => {
+    refreshGrantedQos(client);
+    countIdentifiedSubscriptions(client);
+  });
+  broker.on('unsubscribe', (_topics: unknown, client: Client) => {
+    refreshGrantedQos(client);
+    countIdentifiedSubscriptions(client);
+  });
 }
