@@ -41,6 +41,11 @@ describe('MQTT 5.0 server side (MQTT.js, protocol level 5)', () => {
     try {
       expect(connack.reasonCode).toBe(0);
       expect(connack.properties?.sharedSubscriptionAvailable).toBe(false);
+      // maxPacketSize's default, maxInflightInbound's default, inbound topic aliases.
+      expect(connack.properties).toMatchObject({ maximumPacketSize: 1024 * 1024, receiveMaximum: 1000, topicAliasMaximum: 10 });
+      // Available unless said otherwise [MQTT-3.2.2-*]: retain, wildcards, subscription identifiers, QoS 2.
+      expect(connack.properties?.retainAvailable).toBeUndefined();
+      expect(connack.properties?.maximumQoS).toBeUndefined();
     } finally {
       await client.endAsync();
     }
@@ -115,6 +120,24 @@ describe('MQTT 5.0 server side (MQTT.js, protocol level 5)', () => {
     expect(packet.properties?.reasonString).toBe('maintenance');
     await closed;
     await client.endAsync(true);
+  });
+
+  it('resolves inbound topic aliases (Topic Alias Maximum 10) and delivers the full topic', async () => {
+    const subscriber = await TestClient.connect(url, { ...V5, clientId: 'alias-sub' });
+    const publisher = await TestClient.connect(url, { ...V5, clientId: 'alias-pub' });
+    try {
+      await subscriber.subscribe('alias/t', 1);
+      await publisher.publish('alias/t', 'first', { qos: 1, properties: { topicAlias: 3 } });
+      await publisher.publish('', 'second', { qos: 1, properties: { topicAlias: 3 } });
+      const messages = await subscriber.waitFor(2);
+      expect(messages.map((message) => [message.topic, message.payload.toString()])).toEqual([
+        ['alias/t', 'first'],
+        ['alias/t', 'second'],
+      ]);
+      expect(messages[1].packet.properties?.topicAlias).toBeUndefined();
+    } finally {
+      await Promise.all([subscriber.end(), publisher.end()]);
+    }
   });
 
   it('does not put the Will Delay Interval into the will PUBLISH [MQTT-3.3.2 allows it only in CONNECT]', async () => {
