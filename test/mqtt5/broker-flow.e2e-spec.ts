@@ -7,6 +7,7 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import WebSocket from 'ws';
+import { MAX_WAITING_DELIVERIES } from '../../lib/broker/aedes/protocol/v5-outbound-limits.js';
 import { MqttWsModule } from '../../lib/index.js';
 import { startApp } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
@@ -94,6 +95,48 @@ describe('MQTT 5.0 flow control towards the client', () => {
       expect(small.received()).toHaveLength(1);
     } finally {
       await Promise.all([small.end(), publisher.end()]);
+    }
+  });
+
+  it(`disconnects with 0x97 (quota exceeded) a client with more than ${MAX_WAITING_DELIVERIES} deliveries waiting for its Receive Maximum`, async () => {
+    const raw = await RawV5Client.connect(url, { clientId: 'rm-quota', properties: { receiveMaximum: 1 } });
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'quota/t', qos: 1 }] });
+    await raw.until((packets) => packets.some((packet) => packet.cmd === 'suback'));
+    const publisher = await TestClient.connect(url, { protocolVersion: 5, clientId: 'rm-quota-pub' });
+    try {
+      for (let i = 0; i < MAX_WAITING_DELIVERIES + 2; i++) void publisher.publish('quota/t', `${i}`, { qos: 1 });
+      await raw.until((packets) => packets.some((packet) => packet.cmd === 'disconnect'));
+      const disconnect = raw.packets.find((packet) => packet.cmd === 'disconnect') as mqttPacket.IDisconnectPacket;
+      expect(disconnect.reasonCode).toBe(0x97);
+      expect(raw.publishes().length).toBeLessThanOrEqual(1);
+    } finally {
+      raw.close();
+      await publisher.end();
+    }
+  });
+
+  it('answers the QoS 2 flow and UNSUBSCRIBE of a v5 client with reason codes (PUBREC, PUBCOMP, PUBREL 0x00; UNSUBACK 0x00 and 0x11)', async () => {
+    const raw = await RawV5Client.connect(url, { clientId: 'codes-raw' });
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'codes/t', qos: 2 }] });
+    await raw.until((packets) => packets.some((packet) => packet.cmd === 'suback'));
+    raw.send({ cmd: 'publish', topic: 'codes/t', payload: Buffer.from('x'), qos: 2, messageId: 7, retain: false, dup: false });
+    await raw.until((packets) => packets.some((packet) => packet.cmd === 'pubrec'));
+    raw.send({ cmd: 'pubrel', messageId: 7 });
+    await raw.until((packets) => packets.some((packet) => packet.cmd === 'pubcomp') && packets.some((packet) => packet.cmd === 'publish'));
+    const delivered = raw.publishes()[0];
+    raw.send({ cmd: 'pubrec', messageId: delivered.messageId });
+    await raw.until((packets) => packets.some((packet) => packet.cmd === 'pubrel'));
+    raw.send({ cmd: 'pubcomp', messageId: delivered.messageId });
+    raw.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['codes/t', 'codes/none'] });
+    await raw.until((packets) => packets.some((packet) => packet.cmd === 'unsuback'));
+    const byCmd = (cmd: string) => raw.packets.find((packet) => packet.cmd === cmd) as unknown as { reasonCode?: number; granted?: number[] };
+    try {
+      expect(byCmd('pubrec').reasonCode ?? 0).toBe(0);
+      expect(byCmd('pubcomp').reasonCode ?? 0).toBe(0);
+      expect(byCmd('pubrel').reasonCode ?? 0).toBe(0);
+      expect(byCmd('unsuback').granted).toEqual([0x00, 0x11]);
+    } finally {
+      raw.close();
     }
   });
 });
