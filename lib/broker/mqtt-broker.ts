@@ -166,6 +166,12 @@ export interface MqttBroker {
    * the unsupported escape hatch. Nothing in the library reads it.
    */
   readonly unsupportedInstance: unknown;
+  /**
+   * Server shutdown, first step: every MQTT 5 client gets DISCONNECT 0x8B (server shutting down)
+   * [MQTT-3.14.2], before the transport closes the connections; 3.1.1 clients get nothing (MQTT
+   * 3.1.1 has no server DISCONNECT). Nothing is closed here.
+   */
+  announceShutdown(): void;
   /** Closes the broker, then its persistence (once, however often it is called). */
   close(): Promise<void>;
 }

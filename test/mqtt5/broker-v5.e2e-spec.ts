@@ -41,6 +41,11 @@ describe('MQTT 5.0 server side (MQTT.js, protocol level 5)', () => {
     try {
       expect(connack.reasonCode).toBe(0);
       expect(connack.properties?.sharedSubscriptionAvailable).toBe(false);
+      // maxPacketSize's default, maxInflightInbound's default, inbound topic aliases.
+      expect(connack.properties).toMatchObject({ maximumPacketSize: 1024 * 1024, receiveMaximum: 1000, topicAliasMaximum: 10 });
+      // Available unless said otherwise [MQTT-3.2.2-*]: retain, wildcards, subscription identifiers, QoS 2.
+      expect(connack.properties?.retainAvailable).toBeUndefined();
+      expect(connack.properties?.maximumQoS).toBeUndefined();
     } finally {
       await client.endAsync();
     }
@@ -117,6 +122,24 @@ describe('MQTT 5.0 server side (MQTT.js, protocol level 5)', () => {
     await client.endAsync(true);
   });
 
+  it('resolves inbound topic aliases (Topic Alias Maximum 10) and delivers the full topic', async () => {
+    const subscriber = await TestClient.connect(url, { ...V5, clientId: 'alias-sub' });
+    const publisher = await TestClient.connect(url, { ...V5, clientId: 'alias-pub' });
+    try {
+      await subscriber.subscribe('alias/t', 1);
+      await publisher.publish('alias/t', 'first', { qos: 1, properties: { topicAlias: 3 } });
+      await publisher.publish('', 'second', { qos: 1, properties: { topicAlias: 3 } });
+      const messages = await subscriber.waitFor(2);
+      expect(messages.map((message) => [message.topic, message.payload.toString()])).toEqual([
+        ['alias/t', 'first'],
+        ['alias/t', 'second'],
+      ]);
+      expect(messages[1].packet.properties?.topicAlias).toBeUndefined();
+    } finally {
+      await Promise.all([subscriber.end(), publisher.end()]);
+    }
+  });
+
   it('does not put the Will Delay Interval into the will PUBLISH [MQTT-3.3.2 allows it only in CONNECT]', async () => {
     const watcher = await TestClient.connect(url, { ...V5, clientId: 'will-watcher' });
     await watcher.subscribe('will/t', 0);
@@ -136,6 +159,49 @@ describe('MQTT 5.0 server side (MQTT.js, protocol level 5)', () => {
     } finally {
       await dying.endAsync(true);
       await watcher.end();
+    }
+  });
+});
+
+describe('MQTT 5.0 server side: shutdown, Server Keep Alive, shared subscriptions', () => {
+  it('sends a v5 client DISCONNECT 0x8B (server shutting down) on app.close(), before the connection closes; a 3.1.1 client just loses the connection', async () => {
+    const { app, url } = await startApp({ imports: [MqttWsModule.forRoot({ closeTimeout: 500 })] });
+    const v5 = await mqtt.connectAsync(url, { ...V5, clientId: 'shutdown-v5', reconnectPeriod: 0 });
+    const v4 = await mqtt.connectAsync(url, { clientId: 'shutdown-v4', reconnectPeriod: 0 });
+    const disconnect = new Promise<mqtt.IDisconnectPacket>((resolve) => v5.once('disconnect', resolve));
+    let v4Disconnect = false;
+    v4.once('disconnect', () => (v4Disconnect = true));
+    const v4Closed = new Promise<void>((resolve) => v4.once('close', () => resolve()));
+    await app.close();
+    expect((await disconnect).reasonCode).toBe(MqttReasonCode.ServerShuttingDown);
+    await v4Closed;
+    expect(v4Disconnect).toBe(false);
+    await Promise.all([v5.endAsync(true), v4.endAsync(true)]);
+  });
+
+  it('imposes keepaliveLimit on a v5 client as Server Keep Alive in the CONNACK instead of refusing it', async () => {
+    const { app, url } = await startApp({ imports: [MqttWsModule.forRoot({ keepaliveLimit: 30 })] });
+    try {
+      const client = mqtt.connect(url, { ...V5, clientId: 'keepalive-v5', keepalive: 0, reconnectPeriod: 0 });
+      const connack = await new Promise<mqtt.IConnackPacket>((resolve, reject) => (client.once('connect', resolve), client.once('error', reject)));
+      expect(connack.reasonCode).toBe(0);
+      expect(connack.properties?.serverKeepAlive).toBe(30);
+      await client.endAsync();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers a shared subscription $share/g/t with 0x9E (Shared Subscriptions not supported), which the CONNACK announced', async () => {
+    const { app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] });
+    try {
+      const client = await TestClient.connect(url, { ...V5, clientId: 'share-v5' });
+      // MQTT.js rejects a SUBACK with a failure code, and carries the SUBACK.
+      const error = (await client.subscribe(['$share/g/t', 'plain/t'], 1).catch((caught: unknown) => caught)) as { packet?: { granted?: number[] } };
+      expect(error.packet?.granted).toEqual([MqttReasonCode.SharedSubscriptionsNotSupported, 1]);
+      await client.end();
+    } finally {
+      await app.close();
     }
   });
 });

@@ -90,7 +90,7 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
 
   /** Builds Aedes and installs the chain. `prepareAedesAdapter()` must have resolved. */
   static async create(settings: AedesBrokerSettings): Promise<AedesMqttBroker> {
-    const aedes = (await Aedes.createBroker(settings.brokerOptions as AedesOptions)) as AedesInternals;
+    const aedes = (await Aedes.createBroker({ ...settings.brokerOptions, ...mqtt5Advertised(settings) } as AedesOptions)) as AedesInternals;
     try {
       verifyAedesBroker(aedes);
       // Each PUBREL gets its own record in the persistence (docs/upstream-reports.md); checks its own contract first.
@@ -187,6 +187,14 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     return true;
   }
 
+  announceShutdown(): void {
+    for (const clientId in this.aedes.clients) {
+      const client = this.aedes.clients[clientId] as unknown as { version: number | null; connected: boolean; conn: Duplex } | undefined;
+      // Written, not closed: the transport's close frame (1001) follows it on the same connection.
+      if (client?.version === 5 && client.connected) client.conn.write(SERVER_SHUTTING_DOWN);
+    }
+  }
+
   filterOfflineQueue(filter: MqttOfflineQueueFilter): void {
     filterOfflineQueue(this.aedes.persistence, filter);
   }
@@ -263,3 +271,25 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
 }
 
 function noop(): void {}
+
+/** Topic aliases a v5 client may set towards the server (Mosquitto's default too); each costs a map entry per connection. */
+export const TOPIC_ALIAS_MAXIMUM = 10;
+
+/**
+ * What the CONNACK of an MQTT 5 client advertises besides Aedes' defaults, so that it is true:
+ * the largest packet accepted (`maxPacketSize`, enforced on every client); the QoS 1/2 messages a
+ * client may have unacknowledged (`maxInflightInbound`, past which the connection closes, so the
+ * client is told to stay below it); and inbound topic aliases.
+ */
+function mqtt5Advertised(settings: AedesBrokerSettings): Record<string, number> {
+  const inflight = settings.brokerOptions.maxInflightInbound;
+  const receiveMaximum = typeof inflight === 'number' ? inflight : DEFAULT_MAX_INFLIGHT_INBOUND;
+  return {
+    maximumPacketSize: settings.maxPacketSize,
+    receiveMaximum: receiveMaximum > 0 && receiveMaximum < 65535 ? receiveMaximum : 0,
+    topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
+  };
+}
+
+/** DISCONNECT, remaining length 1, reason code 0x8B (server shutting down), no properties. */
+const SERVER_SHUTTING_DOWN = Buffer.from([0xe0, 0x01, 0x8b]);
