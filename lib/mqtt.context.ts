@@ -39,7 +39,8 @@ export class MqttContext {
 
   /**
    * The MQTT version the message was published with: the publishing client's protocol level (3, 4
-   * or 5), and 5 for a message published by the server (`MqttService.publish` carries MQTT 5 properties).
+   * or 5); 5 when `client` is `null` (a message published by the server, which carries MQTT 5
+   * properties, or a will published for a client of another instance).
    */
   get protocolVersion(): MqttProtocolVersion {
     return (this.client?.protocolVersion as MqttProtocolVersion | null | undefined) ?? 5;
