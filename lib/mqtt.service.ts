@@ -158,6 +158,9 @@ function buildPacket(topic: string, payload: Buffer | string | object, options: 
   }
   const qos = options.qos ?? 0;
   if (qos !== 0 && qos !== 1 && qos !== 2) return `MqttService.${method}: qos must be 0, 1 or 2, got ${String(qos)}`;
+  if (options.retain !== undefined && typeof options.retain !== 'boolean') {
+    return `MqttService.${method}: retain must be true or false, got ${JSON.stringify(options.retain)}`;
+  }
   const bytes = encodePayload(payload);
   const packet: MqttPublishPacket = { cmd: 'publish', topic, payload: bytes, qos, retain: options.retain ?? false, dup: false };
   if (options.properties !== undefined) {

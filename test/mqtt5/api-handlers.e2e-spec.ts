@@ -139,6 +139,7 @@ describe('MQTT 5 properties in handlers, MqttContext and MqttService.publish', (
       'payload is not valid UTF-8',
     );
     await expect(mqtt.publish('props/none', 'x', { retian: true } as never)).rejects.toThrow("MqttService.publish: unknown option 'retian'");
+    await expect(mqtt.publish('props/none', 'x', { retain: 'yes' } as never)).rejects.toThrow('MqttService.publish: retain must be true or false, got "yes"');
   });
 
   it("refuses @Properties('contentTyp') at start-up, naming the closest property", async () => {
