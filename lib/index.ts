@@ -6,6 +6,8 @@ export type { MqttPublishPacket, MqttSubscription } from './broker/mqtt-broker.j
 export { getMqttContext, MqttContext } from './mqtt.context.js';
 export { MqttService } from './mqtt.service.js';
 export type { MqttMetricsOptions } from './metrics/mqtt-operations-options.interface.js';
+export { MqttRequestTimeoutError, MqttResponseError } from './dispatch/mqtt-response-error.js';
+export { connectReturnCodeOf } from './security/mqtt-reason-codes.js';
 export * from './security/index.js';
 export { MqttWsModule } from './mqtt-ws.module.js';
 export { MQTT_WS_ASYNC_OPTIONS_TYPE, MQTT_WS_MODULE_OPTIONS, MQTT_WS_OPTIONS_TYPE } from './mqtt-ws.module-definition.js';

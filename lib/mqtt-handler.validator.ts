@@ -9,6 +9,7 @@ import { ContextUtils } from '@nestjs/core/helpers/context-utils.js';
 import { MQTT_EVENT_NAMES } from './decorators/on-mqtt-event.decorator.js';
 import { MqttParamtype } from './enums/mqtt-paramtype.enum.js';
 import type { MqttEventName } from './interfaces/mqtt-events.interface.js';
+import type { MqttPublishProperties } from './interfaces/mqtt5.interface.js';
 import type { MqttSubscribeOptions } from './interfaces/mqtt-subscribe-options.interface.js';
 import type { PayloadFormat } from './interfaces/payload-format.type.js';
 import { MQTT_PARAM_ARGS_METADATA } from './mqtt-ws.constants.js';
@@ -23,7 +24,19 @@ const OTHER_HANDLER_MARKS: readonly (readonly [key: string, what: string])[] = [
 
 /** Our parameter types; Nest's HTTP ones (`@Req()`, `@Query()`, …) mean nothing to an MQTT handler. */
 const MQTT_PARAM_TYPES = new Set<number>(Object.values(MqttParamtype).filter((value) => typeof value === 'number'));
-const MQTT_DECORATORS = "@Payload(), @Params('name'), @Topic(), @ClientId(), @Packet() or @Ctx()";
+const MQTT_DECORATORS =
+  "@Payload(), @Params('name'), @Topic(), @ClientId(), @Packet(), @Properties(), @UserProperties() or @Ctx()";
+
+/** The MQTT 5 PUBLISH properties a handler can read by name with `@Properties('name')`. */
+export const PUBLISH_PROPERTY_NAMES: readonly (keyof MqttPublishProperties)[] = [
+  'payloadFormatIndicator',
+  'messageExpiryInterval',
+  'contentType',
+  'responseTopic',
+  'correlationData',
+  'userProperties',
+  'subscriptionIdentifier',
+];
 
 interface ParamEntry {
   index: number;
@@ -76,6 +89,8 @@ export function checkMessageHandler(
       checkPayloadProperty(entry, handlerName, payloadFormats);
     }
     if (Number(type) === MqttParamtype.PARAMS) checkParamsEntry(entry, handlerName, filters);
+    if (Number(type) === MqttParamtype.PROPERTIES) checkPropertiesEntry(entry, handlerName);
+    if (Number(type) === MqttParamtype.USER_PROPERTIES) checkUserPropertiesEntry(entry, handlerName);
   }
   const paramtypes: unknown[] | undefined = contextUtils.reflectCallbackParamtypes(instance, methodName);
   const parameterCount = Math.max(paramtypes?.length ?? 0, method.length);
@@ -98,6 +113,29 @@ function checkPayloadProperty(entry: ParamEntry, handlerName: string, payloadFor
     `MqttWsModule: @Payload('${String(entry.data)}') on parameter ${entry.index} of ${handlerName} reads a property of a ` +
       `JSON payload, but the handler decodes payloads as '${format}'. Use @Payload() for the whole ${format}, or ` +
       "payloadFormat: 'json'.",
+  );
+}
+
+/** `@Properties('name')` must name an MQTT 5 PUBLISH property, or it would always be `undefined`. */
+function checkPropertiesEntry(entry: ParamEntry, handlerName: string): void {
+  const name = entry.data;
+  if (name === undefined || (PUBLISH_PROPERTY_NAMES as readonly unknown[]).includes(name)) return;
+  const closest = typeof name === 'string' ? closestName(name, PUBLISH_PROPERTY_NAMES) : undefined;
+  throw new Error(
+    `MqttWsModule: @Properties(${JSON.stringify(name)}) on parameter ${entry.index} of ${handlerName}: there is no such ` +
+      'MQTT 5 PUBLISH property' +
+      (closest === undefined ? '' : `; did you mean @Properties('${closest}')?`) +
+      ` The properties are ${PUBLISH_PROPERTY_NAMES.map((known) => `'${known}'`).join(', ')}` +
+      " (for a user property, use @UserProperties('name')).",
+  );
+}
+
+/** `@UserProperties('name')` takes a non-empty name; the names themselves are the application's. */
+function checkUserPropertiesEntry(entry: ParamEntry, handlerName: string): void {
+  if (entry.data === undefined || (typeof entry.data === 'string' && entry.data.length > 0)) return;
+  throw new Error(
+    `MqttWsModule: @UserProperties(${JSON.stringify(entry.data)}) on parameter ${entry.index} of ${handlerName}: the name ` +
+      "must be a non-empty string (@UserProperties('tenant')), or nothing for all user properties.",
   );
 }
 
@@ -166,7 +204,7 @@ export function checkEventName(event: unknown, handlerName: string): asserts eve
 }
 
 /** The candidate nearest to a mistyped name, when it is near enough to be what was meant. */
-function closestName(name: string, candidates: readonly string[]): string | undefined {
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
   for (const candidate of candidates) {

@@ -1,5 +1,6 @@
 import type { ParamsFactory } from '@nestjs/core';
 import { MqttParamtype } from './enums/mqtt-paramtype.enum.js';
+import type { MqttPublishProperties } from './interfaces/mqtt5.interface.js';
 import type { MqttContext } from './mqtt.context.js';
 
 /** Maps each MQTT parameter decorator to its value; handler arguments are `[payload, MqttContext]`. */
@@ -22,6 +23,10 @@ export class MqttParamsFactory implements ParamsFactory {
         return context.clientId;
       case MqttParamtype.CONTEXT:
         return context;
+      case MqttParamtype.PROPERTIES:
+        return key ? context.packet.properties?.[key as keyof MqttPublishProperties] : context.properties;
+      case MqttParamtype.USER_PROPERTIES:
+        return key ? context.packet.properties?.userProperties?.[key] : context.userProperties;
       default:
         return undefined;
     }

@@ -2,7 +2,12 @@ import type { ArgumentsHost } from '@nestjs/common';
 import type { MqttClientInfo, MqttPublishPacket } from './broker/mqtt-broker.js';
 import type { TopicFilter } from './topic/index.js';
 import type { MqttUpgradeRequest } from './interfaces/mqtt-upgrade-request.interface.js';
+import type { MqttProtocolVersion, MqttPublishProperties } from './interfaces/mqtt5.interface.js';
 import { MQTT_CONTEXT_TYPE } from './mqtt-ws.constants.js';
+
+/** What a message without MQTT 5 properties reads: one shared, frozen object, so reading costs nothing. */
+export const NO_PROPERTIES: Readonly<MqttPublishProperties> = Object.freeze({});
+const NO_USER_PROPERTIES: Readonly<Record<string, string | string[]>> = Object.freeze({});
 
 /**
  * What an MQTT handler knows about the message it runs for. It is the second handler argument,
@@ -30,6 +35,25 @@ export class MqttContext {
   /** The HTTP upgrade request of the publishing client's WebSocket (cookies, headers, query). */
   get request(): MqttUpgradeRequest | undefined {
     return this.client?.request;
+  }
+
+  /**
+   * The MQTT version the message was published with: the publishing client's protocol level (3, 4
+   * or 5); 5 when `client` is `null` (a message published by the server, which carries MQTT 5
+   * properties, or a will published for a client of another instance).
+   */
+  get protocolVersion(): MqttProtocolVersion {
+    return (this.client?.protocolVersion as MqttProtocolVersion | null | undefined) ?? 5;
+  }
+
+  /** The message's MQTT 5 properties; `{}` for a message without any (every MQTT 3.1.1 message). */
+  get properties(): Readonly<MqttPublishProperties> {
+    return this.packet.properties ?? NO_PROPERTIES;
+  }
+
+  /** The MQTT 5 user properties (a name sent several times has an array of its values); `{}` without any. */
+  get userProperties(): Readonly<Record<string, string | string[]>> {
+    return this.packet.properties?.userProperties ?? NO_USER_PROPERTIES;
   }
 
   /** The values of the handler filter's `:name` levels; computed on first use. */

@@ -59,6 +59,7 @@ export class MqttExplorer implements OnModuleInit {
     }
     if (this.messageHandlers > 0) checkGlobalEnhancers(this.modules, this.logger);
     this.events.attach(this.broker);
+    this.messages.attach(this.broker);
     await this.messages.subscribeInstanceRoutes(this.broker);
   }
 

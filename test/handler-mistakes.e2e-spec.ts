@@ -84,7 +84,7 @@ describe('handler decorator mistakes fail at start-up, naming the fix', () => {
       }
     }
     expect(await bootstrapError(Undecorated)).toMatch(
-      /^MqttWsModule: parameter 1 of Undecorated\.handle has no decorator\. .*@Payload\(\), @Params\('name'\), @Topic\(\), @ClientId\(\), @Packet\(\) or @Ctx\(\)/,
+      /^MqttWsModule: parameter 1 of Undecorated\.handle has no decorator\. .*@Payload\(\), @Params\('name'\), @Topic\(\), @ClientId\(\), @Packet\(\), @Properties\(\), @UserProperties\(\) or @Ctx\(\)/,
     );
   });
 

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.interface.js';
-import type { MqttPublishProperties, MqttReason } from '../interfaces/mqtt5.interface.js';
+import type { MqttPublishProperties, MqttReason, MqttReasonCode } from '../interfaces/mqtt5.interface.js';
 
 /*
  * The broker as the rest of the library sees it. Nothing outside lib/broker/aedes/ knows which MQTT
@@ -86,14 +86,22 @@ export interface MqttBrokerClient extends MqttClientInfo {
   /**
    * Answers the CONNECT with a refusing CONNACK and closes the connection [MQTT-3.2.2-5]; nothing
    * the client sent after it is processed [MQTT-3.1.4-5]. A `preConnect` hook calls it, then
-   * `callback(null, false)`.
+   * `callback(null, false)`. `code` is a 3.1.1 return code (1–5) or an MQTT 5 reason code (0x80 and
+   * above): an MQTT 5 client gets the reason code (a return code mapped to its reason code) with
+   * `reasonString`; a 3.1/3.1.1 client gets the return code (a reason code mapped to the nearest
+   * return code, docs/mqtt5.md) and no string.
    */
-  refuseConnect(code: MqttRefusalCode): void;
+  refuseConnect(code: MqttRefusalCode | MqttReasonCode, reasonString?: string): void;
 }
 
-/** An `authenticate` refusal: the error passed to its callback carries the CONNACK code. */
+/**
+ * An `authenticate` refusal: the error passed to its callback carries the CONNACK code, a 3.1.1
+ * return code or an MQTT 5 reason code (0x80 and above, mapped for 3.1.1 clients as `refuseConnect`
+ * does), and for MQTT 5 clients an optional reason string.
+ */
 export interface MqttConnectRefusal extends Error {
-  returnCode: MqttRefusalCode;
+  returnCode: MqttRefusalCode | MqttReasonCode;
+  reasonString?: string;
 }
 
 export type MqttDone = (error?: Error | null) => void;
@@ -158,6 +166,12 @@ export interface MqttBroker {
    * the unsupported escape hatch. Nothing in the library reads it.
    */
   readonly unsupportedInstance: unknown;
+  /**
+   * Server shutdown, first step: every MQTT 5 client gets DISCONNECT 0x8B (server shutting down)
+   * [MQTT-3.14.2], before the transport closes the connections; 3.1.1 clients get nothing (MQTT
+   * 3.1.1 has no server DISCONNECT). Nothing is closed here.
+   */
+  announceShutdown(): void;
   /** Closes the broker, then its persistence (once, however often it is called). */
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { assignMetadata, type PipeTransform, type Type } from '@nestjs/common';
 import { MQTT_PARAM_ARGS_METADATA } from '../mqtt-ws.constants.js';
 import { MqttParamtype } from '../enums/mqtt-paramtype.enum.js';
+import type { MqttPublishProperties } from '../interfaces/mqtt5.interface.js';
 
 /** A pipe instance, or a pipe class that the app's injector builds with its dependencies. */
 export type MqttParamPipe = Type<PipeTransform> | PipeTransform;
@@ -21,6 +22,8 @@ function createMqttParamDecorator(paramtype: MqttParamtype) {
 
 const payload = createMqttParamDecorator(MqttParamtype.PAYLOAD);
 const params = createMqttParamDecorator(MqttParamtype.PARAMS);
+const properties = createMqttParamDecorator(MqttParamtype.PROPERTIES);
+const userProperties = createMqttParamDecorator(MqttParamtype.USER_PROPERTIES);
 
 /**
  * The decoded payload (see `payloadFormat`), or one property of it. Pipes given here, as classes
@@ -55,3 +58,28 @@ export const Packet = (): ParameterDecorator => createMqttParamDecorator(MqttPar
 export const ClientId = (): ParameterDecorator => createMqttParamDecorator(MqttParamtype.CLIENT_ID)();
 /** The whole `MqttContext` of the message: topic, params, packet, client and its upgrade request. */
 export const Ctx = (): ParameterDecorator => createMqttParamDecorator(MqttParamtype.CONTEXT)();
+
+/**
+ * The MQTT 5 properties of the message (`MqttPublishProperties`), or the one named
+ * (`@Properties('contentType')`). A message from an MQTT 3.1.1 client has none: `{}` (or `undefined`
+ * for a named one). A name that is not an MQTT 5 PUBLISH property fails at start-up.
+ */
+export function Properties(...pipes: MqttParamPipe[]): ParameterDecorator;
+export function Properties(name: keyof MqttPublishProperties, ...pipes: MqttParamPipe[]): ParameterDecorator;
+export function Properties(nameOrPipe?: string | MqttParamPipe, ...pipes: MqttParamPipe[]): ParameterDecorator {
+  return typeof nameOrPipe === 'string' || nameOrPipe === undefined
+    ? properties(nameOrPipe, ...pipes)
+    : properties(undefined, nameOrPipe, ...pipes);
+}
+
+/**
+ * The MQTT 5 user properties of the message (`{ name: value }`, a name sent several times gives an
+ * array of its values in order), or the value of the one named (`undefined` when absent).
+ */
+export function UserProperties(...pipes: MqttParamPipe[]): ParameterDecorator;
+export function UserProperties(name: string, ...pipes: MqttParamPipe[]): ParameterDecorator;
+export function UserProperties(nameOrPipe?: string | MqttParamPipe, ...pipes: MqttParamPipe[]): ParameterDecorator {
+  return typeof nameOrPipe === 'string' || nameOrPipe === undefined
+    ? userProperties(nameOrPipe, ...pipes)
+    : userProperties(undefined, nameOrPipe, ...pipes);
+}

@@ -7,6 +7,10 @@ import { MqttContext } from '../mqtt.context.js';
 import type { MqttHandlerObserver } from '../metrics/mqtt-handler.observer.js';
 import type { MqttRoute } from './mqtt-route.js';
 import { PayloadDecoder, UNDECODABLE } from './payload-decoder.js';
+import { MqttAuthPolicyHost } from '../security/mqtt-auth-policy.host.js';
+import { mayPublishAs } from '../security/mqtt-auth-policy.stage.js';
+import { MqttResponder } from './mqtt-responder.js';
+import { MqttResponseError } from './mqtt-response-error.js';
 
 const DOLLAR = 36;
 const PLUS = 43;
@@ -41,6 +45,15 @@ export class MqttMessageDispatcher {
   /** Handlers of scope 'instance', by MQTT filter, and the filters of each such handler in order. */
   private readonly instanceRoutes = new Map<string, MqttRoute[]>();
   private readonly instanceFilters = new Map<object, string[]>();
+  /** Set once the broker exists (it is built with this dispatcher's stage, so it cannot be injected). */
+  private responder: MqttResponder | undefined;
+
+  constructor(private readonly authPolicy: MqttAuthPolicyHost) {}
+
+  /** Lets handlers answer MQTT 5 requests through the broker; called before the endpoint opens. */
+  attach(broker: MqttBroker): void {
+    this.responder = new MqttResponder(broker, mayPublishAs(this.authPolicy));
+  }
 
   add(route: MqttRoute): void {
     if (route.scope === 'instance') return this.addInstanceRoute(route);
@@ -147,19 +160,28 @@ export class MqttMessageDispatcher {
         `${route.handlerName} skipped a message on "${packet.topic}" from ${describeClient(client)}: ` +
           `the payload is not valid JSON (${decoder.error?.message})`,
       );
+      if (packet.properties?.responseTopic !== undefined) {
+        const error = new MqttResponseError(`the payload is not valid JSON (${decoder.error?.message})`, { code: 'invalid-payload' });
+        await this.responder!.fail(packet, client, error, route.handlerName);
+      }
       return;
     }
     const started = this.handlerObserver === null ? 0 : performance.now();
+    let result: unknown;
     try {
-      await route.invoke(payload, new MqttContext(packet, client, route.filter));
+      result = await route.invoke(payload, new MqttContext(packet, client, route.filter));
       this.handlerObserver?.handlerFinished(route.handlerName, started, false);
     } catch (error) {
       // Nest's exception handler has logged the error and its stack; this says where it happened.
-      this.logger.warn(
-        `${route.handlerName} failed on "${packet.topic}" from ${describeClient(client)}: ${describeError(error)}`,
-      );
       this.handlerObserver?.handlerFinished(route.handlerName, started, true);
+      if (!(error instanceof MqttResponseError)) {
+        this.logger.warn(`${route.handlerName} failed on "${packet.topic}" from ${describeClient(client)}: ${describeError(error)}`);
+      }
+      if (packet.properties?.responseTopic !== undefined) await this.responder!.fail(packet, client, error, route.handlerName);
+      return;
     }
+    // The one check a message without a response topic pays for request/response.
+    if (packet.properties?.responseTopic !== undefined) await this.responder!.answer(packet, client, result, route.handlerName);
   }
 }
 

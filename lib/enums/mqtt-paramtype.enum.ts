@@ -11,4 +11,6 @@ export enum MqttParamtype {
   PACKET = 101,
   CLIENT_ID = 102,
   CONTEXT = 103,
+  PROPERTIES = 104,
+  USER_PROPERTIES = 105,
 }

@@ -1,6 +1,7 @@
 import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.interface.js';
 import type { InjectionToken, Type } from '@nestjs/common';
 import type { MqttClientInfo, MqttPublishPacket } from '../broker/mqtt-broker.js';
+import type { MqttReasonCode } from '../interfaces/mqtt5.interface.js';
 
 /** A result a policy method may return as it is or in a Promise. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -52,11 +53,24 @@ export interface MqttSubscribeAuthContext<Principal = unknown> {
 }
 
 /**
- * `true` accepts; `false` refuses with CONNACK 4 (bad user name or password); a return code
- * refuses with that code; an object accepts and becomes the client's principal, handed to every
- * later hook as `principal` and to handlers through `getMqttPrincipal(context)`.
+ * An MQTT 5 refusal of a connection: a CONNACK reason code of 0x80 or more (MQTT 5.0 table 3-6,
+ * e.g. `MqttReasonCode.BadUserNameOrPassword` 0x86, `NotAuthorized` 0x87, `Banned` 0x8A,
+ * `QuotaExceeded` 0x97) and a reason string for humans. MQTT 5 clients get both; MQTT 3.1.1 clients
+ * get the nearest CONNACK return code (`connectReturnCodeOf`) and no string.
  */
-export type MqttAuthenticateResult = boolean | MqttConnectReturnCode | object;
+export interface MqttConnectRefusalReason {
+  reasonCode: MqttReasonCode;
+  reasonString?: string;
+}
+
+/**
+ * `true` accepts; `false` refuses with CONNACK 4 (bad user name or password; 0x86 for MQTT 5); a
+ * 3.1.1 return code (2 to 5) or an MQTT 5 reason code (0x80 or more) refuses with that code;
+ * `{ reasonCode, reasonString? }` refuses with that reason; any other object accepts and becomes the
+ * client's principal, handed to every later hook as `principal` and to handlers through
+ * `getMqttPrincipal(context)` (so a principal must not have a numeric `reasonCode` property).
+ */
+export type MqttAuthenticateResult = boolean | MqttConnectReturnCode | MqttReasonCode | MqttConnectRefusalReason | object;
 
 /**
  * Who may connect, publish, subscribe and receive. Implement the methods you need as an
@@ -68,8 +82,9 @@ export type MqttAuthenticateResult = boolean | MqttConnectReturnCode | object;
 export interface MqttAuthPolicy<Principal = unknown> {
   authenticate?(context: MqttConnectAuthContext): MaybePromise<MqttAuthenticateResult>;
   /**
-   * `false` refuses the message and closes the client's connection: MQTT 3.1.1 has no negative
-   * PUBACK [MQTT-3.3.5-2]. Topics starting with `$SYS/` are refused before this runs.
+   * `false` refuses the message. An MQTT 5 client gets PUBACK/PUBREC 0x87 (not authorized; a QoS 0
+   * message is dropped) and stays connected; an MQTT 3.1.1 client is disconnected, as 3.1.1 has no
+   * negative PUBACK [MQTT-3.3.5-2]. Topics starting with `$SYS/` are refused before this runs.
    * Messages published by the server (`MqttService.publish`) are not subject to it.
    */
   authorizePublish?(context: MqttPublishAuthContext<Principal>): MaybePromise<boolean>;

@@ -3,8 +3,11 @@ import { Logger } from '@nestjs/common';
 import { defineHookStage, type AuthenticateCallback, type MqttHookStage, type MqttHooks, type SubscribeCallback } from '../broker/hook-chain.js';
 import type { MqttBrokerClient, MqttClientInfo, MqttConnectRefusal, MqttDone, MqttPublishPacket, MqttSubscription } from '../broker/mqtt-broker.js';
 import type { MqttAuthPolicyHost } from './mqtt-auth-policy.host.js';
+import { MqttReasonCode } from '../interfaces/mqtt5.interface.js';
+import { CONNACK_REFUSALS, connectReturnCodeOf } from './mqtt-reason-codes.js';
 import {
   MqttConnectReturnCode,
+  type MqttConnectRefusalReason,
   type MqttAuthenticateResult,
   type MqttConnectAuthContext,
   type MqttPublishAuthContext,
@@ -16,6 +19,13 @@ import { describeClient } from './describe-client.js';
 const logger = new Logger('MqttWsModule');
 /** The WebSocket close code the transport sends for a refused message: 1008, policy violation. */
 const POLICY_VIOLATION = 1008;
+/** The MQTT 5 reason code of each 3.1.1 refusal, for the broker to send an MQTT 5 client. */
+const REASON_CODE_OF: Record<number, MqttReasonCode> = {
+  [MqttConnectReturnCode.IdentifierRejected]: MqttReasonCode.ClientIdentifierNotValid,
+  [MqttConnectReturnCode.ServerUnavailable]: MqttReasonCode.ServerUnavailable,
+  [MqttConnectReturnCode.BadUsernameOrPassword]: MqttReasonCode.BadUserNameOrPassword,
+  [MqttConnectReturnCode.NotAuthorized]: MqttReasonCode.NotAuthorized,
+};
 const REASONS: Record<number, string> = {
   [MqttConnectReturnCode.IdentifierRejected]: 'identifier rejected',
   [MqttConnectReturnCode.ServerUnavailable]: 'server unavailable',
@@ -94,6 +104,8 @@ export function authPolicyStage(host: MqttAuthPolicyHost): MqttHookStage {
       const policy = host.policy;
       if (policy?.authenticate === undefined) return authenticate(client, username, password, callback);
       const settle = (result: MqttAuthenticateResult): void => {
+        const refusal = mqtt5Refusal(result);
+        if (refusal !== undefined) return refuseWithReason(client, refusal, callback);
         if (result === true || (typeof result === 'object' && result !== null)) {
           if (typeof result === 'object') setMqttPrincipal(client, result);
           return authenticate(client, username, password, callback);
@@ -167,6 +179,25 @@ export function authPolicyStage(host: MqttAuthPolicyHost): MqttHookStage {
   });
 }
 
+/**
+ * Whether a client may have the server publish a message for it (the answer to its MQTT 5 request,
+ * on the response topic it named): exactly when it could publish that message itself. Otherwise a
+ * request naming another client's command topic as its response topic would publish there.
+ */
+export function mayPublishAs(host: MqttAuthPolicyHost): (client: MqttClientInfo, packet: MqttPublishPacket) => Promise<boolean> {
+  return async (client, packet) => {
+    if (packet.topic.startsWith('$SYS/')) return false;
+    const policy = host.policy;
+    if (policy?.authorizePublish === undefined) return true;
+    try {
+      return (await policy.authorizePublish(new PublishAuthContext(client, packet))) === true;
+    } catch (error) {
+      logger.error(`Auth policy failed on a response to ${describeClient(client)}: ${messageOf(error)}`);
+      return false;
+    }
+  };
+}
+
 function settleSubscribe(
   client: MqttBrokerClient,
   subscription: MqttSubscription,
@@ -184,15 +215,51 @@ function settleSubscribe(
   callback(null, null);
 }
 
-function refuseConnect(client: MqttBrokerClient, code: MqttConnectReturnCode, reason: string, callback: AuthenticateCallback): void {
-  logger.warn(`Refused connection of ${describeClient(client)}: ${reason} (CONNACK ${code})`);
+/** An MQTT 5 refusal: a reason code of 0x80 or more, alone or as `{ reasonCode, reasonString? }`. */
+function mqtt5Refusal(result: MqttAuthenticateResult): MqttConnectRefusalReason | undefined {
+  if (typeof result === 'number') return result >= 0x80 ? { reasonCode: result as MqttReasonCode } : undefined;
+  if (typeof result !== 'object' || result === null) return undefined;
+  const reasonCode = (result as Partial<MqttConnectRefusalReason>).reasonCode;
+  return typeof reasonCode === 'number' ? (result as MqttConnectRefusalReason) : undefined;
+}
+
+function refuseWithReason(client: MqttBrokerClient, refusal: MqttConnectRefusalReason, callback: AuthenticateCallback): void {
+  const { reasonCode, reasonString } = refusal;
+  if (!CONNACK_REFUSALS.has(reasonCode) || (reasonString !== undefined && typeof reasonString !== 'string')) {
+    logger.error(
+      `Auth policy refused ${describeClient(client)} with ${JSON.stringify(refusal)}, which is no CONNACK refusal: the reasonCode ` +
+        'must be a CONNACK reason code of 0x80 or more (MqttReasonCode.BadUserNameOrPassword, NotAuthorized, Banned, ' +
+        'QuotaExceeded…) and the reasonString a string. Refused as server unavailable.',
+    );
+    return refuseConnect(client, MqttConnectReturnCode.ServerUnavailable, 'the auth policy gave an invalid reason', callback);
+  }
+  const code = connectReturnCodeOf(reasonCode);
+  refuseConnect(client, code, reasonString ?? REASONS[code], callback, reasonCode, reasonString);
+}
+
+function refuseConnect(
+  client: MqttBrokerClient,
+  /** A 3.1.1 return code; the policy's own number only once checked against REASONS. */
+  code: MqttConnectReturnCode | number,
+  reason: string,
+  callback: AuthenticateCallback,
+  reasonCode: MqttReasonCode = REASON_CODE_OF[code],
+  reasonString?: string,
+): void {
+  logger.warn(`Refused connection of ${describeClient(client)}: ${reason} (MQTT 5 reason 0x${reasonCode.toString(16)}, 3.1.1 CONNACK ${code})`);
   const error = new Error(reason) as MqttConnectRefusal;
-  error.returnCode = code as number as MqttConnectRefusal['returnCode'];
+  // The MQTT 5 reason code and string: the broker sends them to an MQTT 5 client and maps the code to
+  // the nearest 3.1.1 return code (`code`, the same table as connectReturnCodeOf) for the others.
+  error.returnCode = reasonCode;
+  error.reasonString = reasonString ?? reason;
   callback(error, false);
 }
 
 function refusePublish(client: MqttBrokerClient, packet: MqttPublishPacket, reason: string, callback: MqttDone): void {
-  logger.warn(`Refused a message on "${truncate(packet.topic)}" from ${describeClient(client)}: ${reason}; disconnecting`);
+  // MQTT 5 has negative acknowledgements: the broker answers PUBACK/PUBREC 0x87 (QoS 0: drops the
+  // message) and keeps the connection. MQTT 3.1.1 has none [MQTT-3.3.5-2]: the connection is closed.
+  const outcome = client.protocolVersion === 5 ? 'answered 0x87 not authorized' : 'disconnecting';
+  logger.warn(`Refused a message on "${truncate(packet.topic)}" from ${describeClient(client)}: ${reason}; ${outcome}`);
   const error = new Error(`publish to "${truncate(packet.topic)}" refused: ${reason}`);
   (error as Error & { closeCode?: number }).closeCode = POLICY_VIOLATION;
   callback(error);

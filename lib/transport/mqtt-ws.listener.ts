@@ -95,6 +95,8 @@ export class MqttWsListener implements OnApplicationBootstrap, BeforeApplication
 
   private async close(): Promise<void> {
     this.router?.detach();
+    // MQTT 5 clients learn why before the close frame (DISCONNECT 0x8B); the broker's seam, no broker here.
+    this.broker.announceShutdown();
     await this.webSocketServer.close();
     if (this.dedicatedServer?.listening) {
       const server = this.dedicatedServer;

@@ -27,9 +27,9 @@ describe('the Aedes contract check', () => {
   });
 
   it.each([
-    ['aedes', '1.2.1'],
+    ['aedes', '2.0.0-beta.2'],
     ['mqtt-packet', '9.1.0'],
-    ['aedes-persistence', '10.3.1'],
+    ['aedes-persistence', '11.0.0'],
   ] as const)('refuses %s %s, naming the version found and the version supported', (name, version) => {
     const drifted = { ...installed, versions: { ...installed.versions, [name]: version } };
     expect(() => verifyAedesContract(drifted)).toThrow(AedesContractError);
@@ -40,14 +40,14 @@ describe('the Aedes contract check', () => {
   it('refuses an Aedes whose Client constructor no longer sets deliver0', () => {
     const source = installed.clientClass.toString().replace('this.deliver0 =', 'this.deliverZero =');
     const drifted = { ...installed, clientClass: { prototype: installed.clientClass.prototype, toString: () => source } };
-    expect(() => verifyAedesContract(drifted)).toThrow(/aedes 1\.2\.0 is installed.*no longer sets deliver0/);
+    expect(() => verifyAedesContract(drifted)).toThrow(/aedes 2\.0\.0-beta\.1 is installed.*no longer sets deliver0/);
   });
 
   it('refuses an Aedes whose SUBSCRIBE handler would answer a SUBSCRIBE the adapter took over', () => {
     const file = 'lib/handlers/subscribe.js';
     const source = installed.aedesSources[file].replace('if (packet.messageId !== undefined) {', 'if (true) {');
     const drifted = { ...installed, aedesSources: { ...installed.aedesSources, [file]: source } };
-    expect(() => verifyAedesContract(drifted)).toThrow(/aedes 1\.2\.0 is installed \(lib\/handlers\/subscribe\.js no longer shows that a SUBSCRIBE without a packet identifier gets no SUBACK/);
+    expect(() => verifyAedesContract(drifted)).toThrow(/aedes 2\.0\.0-beta\.1 is installed \(lib\/handlers\/subscribe\.js no longer shows that a SUBSCRIBE without a packet identifier gets no SUBACK/);
   });
 
   it('keeps the app from starting when the mqtt-packet parser lost a method the adapter overrides', async () => {
@@ -68,7 +68,7 @@ describe('the Aedes contract check', () => {
     const waitForDrain = prototype.waitForDrain;
     prototype.waitForDrain = undefined;
     try {
-      await expect(initApp()).rejects.toThrow(/aedes 1\.2\.0 is installed \(its Client has no waitForDrain\(\)\); .* supports aedes 1\.2\.0 exactly/);
+      await expect(initApp()).rejects.toThrow(/aedes 2\.0\.0-beta\.1 is installed \(its Client has no waitForDrain\(\)\); .* supports aedes 2\.0\.0-beta\.1 exactly/);
     } finally {
       prototype.waitForDrain = waitForDrain;
     }

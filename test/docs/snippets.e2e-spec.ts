@@ -34,6 +34,7 @@ const APP_NAMES = [
   // docs/tutorial.md: excerpts of sample/01-telemetry-dashboard
   'AppModule', 'TelemetryModule', 'DashboardModule', 'DevicesStore', 'DeviceStatus', 'DeviceSimulator', 'topics', 'ALERT_THRESHOLD',
   'willTopicOf', 'port', 'logger', 'reading', 'intervalMs', 'id', 'url', 'TelemetryDto', 'RejectedTelemetryFilter',
+  'LedCommandDto', 'COMMAND_TIMEOUT_MS',
   // defined in one snippet, used in a later one of the same page
   'DevicesPolicy',
 ];

@@ -107,8 +107,8 @@ describe('QoS 2 release fix: the start-up contract check', () => {
 
   it.each([
     ['aedes', '1.3.0'],
-    ['aedes', '2.0.0-beta.1'],
-    ['aedes-persistence', '10.3.1'],
+    ['aedes', '1.2.0'],
+    ['aedes-persistence', '11.0.0'],
     ['aedes-persistence', undefined],
   ] as const)('refuses %s %s, naming the package, the version found and the version supported', (name, found) => {
     const expected = QOS2_RELEASE_SUPPORTED_VERSIONS[name];

@@ -45,6 +45,7 @@ if (!HAS_CHROMIUM) {
   const connectDevice = async (id: string) => {
     const client = await TestClient.connect(sample.mqttUrl, {
       clientId: id,
+      protocolVersion: 5,
       will: { topic: `devices/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     devices[id] = client;
@@ -120,12 +121,17 @@ if (!HAS_CHROMIUM) {
     expect(await text('[data-device="d1"] .status').textContent()).toBe('online');
   });
 
-  it('sends a command when the device button is clicked, and shows the state the device reports', async () => {
+  it('asks for a command when the device button is clicked, and shows the acknowledgement and the state the device reports', async () => {
     await page.locator('[data-device="d2"] .led-toggle', { hasText: 'Turn LED on' }).click();
 
+    // The server relays the page's request to the device as an MQTT 5 request of its own.
     const [command] = await devices.d2.waitFor(1, 'devices/d2/commands');
     expect(JSON.parse(command.payload.toString())).toEqual({ led: 'on' });
+    const { responseTopic, correlationData } = command.packet.properties ?? {};
+    expect(responseTopic).toEqual(expect.any(String));
     await devices.d2.publish('devices/d2/state', { led: 'on' }, { qos: 1, retain: true });
+    await devices.d2.publish(responseTopic!, { led: 'on' }, { qos: 1, properties: { correlationData, contentType: 'application/json' } });
+    await waitForText('[data-device="d2"] .command-status', 'd2 acknowledged: LED on');
     await waitForText('[data-device="d2"] .led-toggle', 'Turn LED off');
     expect(await text('[data-device="d2"] .led-state').textContent()).toBe('on');
   });

@@ -1,4 +1,6 @@
-import { TestClient } from '../utils/mqtt-client.js';
+import { MqttResponseError, MqttService } from '../../lib/index.js';
+import { VirtualDevice } from '../../sample/01-telemetry-dashboard/src/devices/virtual-device.js';
+import { TestClient, type ReceivedMessage } from '../utils/mqtt-client.js';
 import { LogRecorder, startSample, type RunningSample } from './sample-app.js';
 
 /** The sample's MQTT contract, checked with plain MQTT.js clients as any device or app would use. */
@@ -14,7 +16,16 @@ describe('sample 01: telemetry dashboard, over MQTT', () => {
   };
   /** A client that announces itself as device `id`: client id = device id, last will on its status topic. */
   const connectDevice = (id: string) =>
-    connect({ clientId: id, will: { topic: `devices/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true } });
+    connect({ clientId: id, protocolVersion: 5, will: { topic: `devices/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true } });
+  /** What the dashboard page does: an MQTT 5 request with its response topic and correlation data; resolves with the answer. */
+  const ask = async (dashboard: TestClient, topic: string, body: object, correlation: string): Promise<ReceivedMessage> => {
+    const responseTopic = `dashboard/${dashboard.client.options.clientId}/responses`;
+    await dashboard.subscribe(responseTopic, 1);
+    const before = dashboard.received(responseTopic).length;
+    await dashboard.publish(topic, body, { qos: 1, properties: { responseTopic, correlationData: Buffer.from(correlation) } });
+    const answers = await dashboard.waitFor(before + 1, responseTopic);
+    return answers[before];
+  };
   const json = (payload: Buffer) => JSON.parse(payload.toString());
 
   beforeAll(async () => {
@@ -110,6 +121,56 @@ describe('sample 01: telemetry dashboard, over MQTT', () => {
     await observer.waitFor(1, 'devices/d6/status');
     const live = observer.received().filter((message) => !message.packet.retain); // earlier tests' devices are retained
     expect(live.map((message) => message.topic)).toEqual(['devices/d6/status']);
+  });
+
+  it("switches a device's LED by MQTT 5 request/response: dashboard → server → device, and the acknowledgement back", async () => {
+    const device = await connectDevice('d7');
+    await device.subscribe('devices/d7/commands', 1);
+    const dashboard = await connect({ clientId: 'dash-1', protocolVersion: 5 });
+    device.client.on('message', (topic, payload, packet) => {
+      if (topic !== 'devices/d7/commands') return;
+      // The firmware's side: apply, then answer on the response topic with the correlation data.
+      void device.publish(packet.properties!.responseTopic!, payload, {
+        qos: 1,
+        properties: { correlationData: packet.properties!.correlationData, contentType: 'application/json' },
+      });
+    });
+
+    const answer = await ask(dashboard, 'devices/d7/led', { led: 'on' }, 'click-1');
+
+    expect(json(answer.payload)).toEqual({ led: 'on' });
+    expect(answer.packet.properties?.correlationData?.toString()).toBe('click-1');
+    expect(answer.packet.properties?.contentType).toBe('application/json');
+    expect(answer.packet.properties?.userProperties).toBeUndefined();
+    const [command] = device.received('devices/d7/commands');
+    expect(json(command.payload)).toEqual({ led: 'on' });
+  });
+
+  it('answers a command for an offline device, and an invalid one, with an error response', async () => {
+    const dashboard = await connect({ clientId: 'dash-2', protocolVersion: 5 });
+
+    const offline = await ask(dashboard, 'devices/nowhere/led', { led: 'on' }, 'click-2');
+    expect(offline.packet.properties?.userProperties).toEqual({ error: 'offline' });
+    expect(json(offline.payload)).toEqual({ message: 'nowhere is offline', code: 'offline' });
+    expect(offline.packet.properties?.correlationData?.toString()).toBe('click-2');
+
+    const invalid = await ask(dashboard, 'devices/d7/led', { led: 'blue' }, 'click-3');
+    expect(invalid.packet.properties?.userProperties).toEqual({ error: '400' });
+    expect(json(invalid.payload).details.message).toEqual(['led must be one of the following values: on, off']);
+  });
+
+  it('has the virtual device acknowledge commands and refuse unknown ones, answering on the response topic', async () => {
+    const device = new VirtualDevice('vd1', sample.mqttUrl, 60_000);
+    await device.start();
+    try {
+      const mqtt = sample.app.get(MqttService);
+      expect(await mqtt.request('devices/vd1/commands', { led: 'on' })).toEqual({ led: 'on' });
+      const refusal = await mqtt.request('devices/vd1/commands', { led: 'blue' }).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(MqttResponseError);
+      expect(refusal).toMatchObject({ code: 'invalid-command' });
+    } finally {
+      await device.stop();
+    }
   });
 
   it('serves the dashboard and the MQTT.js browser bundle', async () => {

@@ -1,5 +1,6 @@
 import type { Client } from 'aedes';
 import type { MqttUpgradeRequest } from '../../interfaces/mqtt-upgrade-request.interface.js';
+import type { MqttReasonCode } from '../../interfaces/mqtt5.interface.js';
 import type { MqttBrokerClient, MqttRefusalCode, MqttWill } from '../mqtt-broker.js';
 import type { MqttConnectionDetails } from '../../security/trusted-proxies.js';
 import { refuseConnection } from './protocol/connection-refusal.js';
@@ -66,8 +67,8 @@ export class AedesClientDescription implements MqttBrokerClient {
   get queuesMessages(): boolean {
     return !this.clean && holdsQosSubscription(this.aedesClient);
   }
-  refuseConnect(code: MqttRefusalCode): void {
-    refuseConnection(this.aedesClient, code);
+  refuseConnect(code: MqttRefusalCode | MqttReasonCode, reasonString?: string): void {
+    refuseConnection(this.aedesClient, code, reasonString);
   }
   /** Logs and `console.log` show the description, not the Aedes client behind it. */
   toJSON(): object {

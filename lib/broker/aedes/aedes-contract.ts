@@ -11,9 +11,9 @@ import { STRICT_PARSER_OVERRIDES } from './protocol/strict-packet-parser.js';
  * a different one refuses to start until the adapter is checked against it and this list updated.
  */
 export const SUPPORTED_VERSIONS = {
-  aedes: '1.2.0',
+  aedes: '2.0.0-beta.1',
   'mqtt-packet': '9.0.2',
-  'aedes-persistence': '11.0.0',
+  'aedes-persistence': '10.3.1',
 } as const;
 
 export type AedesPackage = keyof typeof SUPPORTED_VERSIONS;
@@ -65,7 +65,7 @@ const PARSER_METHODS = [...STRICT_PARSER_OVERRIDES, '_parseLength', '_emitError'
 /** mqtt-packet parser fields the overrides read. */
 const PARSER_FIELDS = ['packet', 'error', '_list'] as const;
 /** Aedes `Client` methods the adapter wraps or calls: slow-consumer limit, connection refusal. */
-const CLIENT_METHODS = ['waitForDrain', 'pause', 'close'] as const;
+const CLIENT_METHODS = ['waitForDrain', 'pause', 'close', 'disconnect'] as const;
 /**
  * Aedes `Client` fields its constructor assigns (so they are on no prototype): the delivery
  * functions wrapped for [MQTT-3.2.0-1] and [MQTT-3.3.5-1], the parser, and the fields read.
@@ -76,6 +76,7 @@ const CLIENT_CONSTRUCTOR_ASSIGNS = [
   'this._parser =',
   'this.connackSent =',
   'this.subscriptions =',
+  'this.duplicates =',
   'this.conn =',
   'this.req =',
   'this.connDetails =',
@@ -101,7 +102,7 @@ const AEDES_SOURCE_FACTS: readonly (readonly [string, string, string])[] = [
 /** Aedes prototype methods the adapter calls. */
 const BROKER_METHODS = ['handle', 'publish', 'subscribe', 'close'] as const;
 /** Persistence methods the adapter wraps (any store: memory, Redis, the app's own). */
-const PERSISTENCE_METHODS = ['addSubscriptions', 'outgoingEnqueueCombi'] as const;
+const PERSISTENCE_METHODS = ['addSubscriptions', 'outgoingEnqueueCombi', 'incomingStorePacket', 'incomingDelPacket'] as const;
 
 /**
  * Reads what is installed: the package.json of aedes, and of the mqtt-packet and

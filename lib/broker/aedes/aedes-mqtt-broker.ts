@@ -11,6 +11,7 @@ import type {
   MqttBroker,
   MqttBrokerEvents,
   MqttConnectPacket,
+  MqttConnectRefusal,
   MqttDone,
   MqttMessageListener,
   MqttOfflineQueueFilter,
@@ -22,6 +23,7 @@ import { filterOfflineQueue } from './offline-queue.persistence.js';
 import { bindPacketSizeLimit, limitPacketSize } from './packet-size.limit.js';
 import { installProtocolConformance, protocolConformanceStage } from './protocol/mqtt-protocol.conformance.js';
 import { bindStrictPacketParser, installStrictPacketParser } from './protocol/strict-packet-parser.js';
+import { DEFAULT_MAX_INFLIGHT_INBOUND, limitInboundQos2 } from './inbound-qos2.limit.js';
 import { installQos2ReleaseFix } from './qos2-release.js';
 import { bindSlowConsumerLimit, limitBufferedBytes } from './slow-consumer.limit.js';
 
@@ -63,8 +65,13 @@ type AedesInternals = Aedes & {
   _clearWillInterval?: NodeJS.Timeout;
 };
 
+/** Aedes 2's `Client.disconnect`: a DISCONNECT with the reason to an MQTT 5 client, then the close. */
+interface AedesV5Client {
+  disconnect(options: { reasonCode: number; properties?: { reasonString: string } }, done?: () => void): void;
+}
+
 /**
- * `MqttBroker` on Aedes 1.2: the one class that holds an Aedes instance. Clients reach the rest of
+ * `MqttBroker` on Aedes 2.0.0-beta.1: the one class that holds an Aedes instance. Clients reach the rest of
  * the library as `MqttBrokerClient` descriptions (one per connection), packets as the objects Aedes
  * routes, typed as the library's own; the hook chain is installed in Aedes' hooks once.
  */
@@ -83,15 +90,22 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
 
   /** Builds Aedes and installs the chain. `prepareAedesAdapter()` must have resolved. */
   static async create(settings: AedesBrokerSettings): Promise<AedesMqttBroker> {
-    const aedes = (await Aedes.createBroker(settings.brokerOptions as AedesOptions)) as AedesInternals;
+    const aedes = (await Aedes.createBroker({ ...settings.brokerOptions, ...mqtt5Advertised(settings) } as AedesOptions)) as AedesInternals;
     try {
       verifyAedesBroker(aedes);
       // Each PUBREL gets its own record in the persistence (docs/upstream-reports.md); checks its own contract first.
       installQos2ReleaseFix(aedes as unknown as Aedes);
+      // Aedes 2.0.0-beta.1 dropped 1.2's bound on QoS 2 messages awaiting PUBREL (inbound-qos2.limit.ts).
+      const maxInflightInbound = settings.brokerOptions.maxInflightInbound;
+      limitInboundQos2(aedes.persistence as never, typeof maxInflightInbound === 'number' ? maxInflightInbound : DEFAULT_MAX_INFLIGHT_INBOUND);
     } catch (error) {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       throw error;
     }
+    // Aedes 2.0.0-beta.1 lost 1.2's fix of GHSA-52qw-whmv-87c5: its maps keyed by client id and broker id
+    // from the wire are plain objects, so a client id 'constructor' finds Object's and throws. Empty yet.
+    aedes.clients = Object.create(null) as AedesInternals['clients'];
+    (aedes as unknown as { brokers: object }).brokers = Object.create(null) as object;
     // Aedes' timers must not keep a process alive whose app failed to start and never closed it.
     aedes._heartbeatInterval?.unref();
     aedes._clearWillInterval?.unref();
@@ -126,6 +140,10 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     // Aedes copies `request.connDetails` to `client.connDetails`: the address behind trusted proxies.
     if (request) (request as MqttUpgradeRequest & { connDetails?: unknown }).connDetails = this.proxies.connectionDetails(request);
     const client = this.aedes.handle(stream, request as IncomingMessage);
+    // The same for the maps keyed by topic filter and broker id (GHSA-52qw-whmv-87c5), still empty here.
+    const keyed = client as unknown as { subscriptions: object; duplicates: object };
+    keyed.subscriptions = Object.create(null) as object;
+    keyed.duplicates = Object.create(null) as object;
     limitPacketSize(client, this.settings.maxPacketSize);
     if (this.settings.maxBufferedBytes > 0) limitBufferedBytes(client, this.settings.maxBufferedBytes);
     installStrictPacketParser(client);
@@ -158,12 +176,23 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     return this.aedes.clients[clientId] !== undefined;
   }
 
-  disconnect(clientId: string, _reason?: MqttReason): boolean {
+  disconnect(clientId: string, reason?: MqttReason): boolean {
     const client = this.aedes.clients[clientId];
     if (client === undefined) return false;
-    // MQTT 3.1.1 has no server DISCONNECT [MQTT-3.14]: the connection is closed. (MQTT 5: DISCONNECT with the reason first.)
-    client.close();
+    // MQTT 3.1.1 has no server DISCONNECT [MQTT-3.14]: the connection is closed. An MQTT 5 client gets
+    // DISCONNECT with the reason code (0x00 normal disconnection by default) and reason string, then the close.
+    const code = reason?.code ?? 0;
+    const properties = reason?.reasonString === undefined ? undefined : { reasonString: reason.reasonString };
+    (client as unknown as AedesV5Client).disconnect({ reasonCode: code, properties });
     return true;
+  }
+
+  announceShutdown(): void {
+    for (const clientId in this.aedes.clients) {
+      const client = this.aedes.clients[clientId] as unknown as { version: number | null; connected: boolean; conn: Duplex } | undefined;
+      // Written, not closed: the transport's close frame (1001) follows it on the same connection.
+      if (client?.version === 5 && client.connected) client.conn.write(SERVER_SHUTTING_DOWN);
+    }
   }
 
   filterOfflineQueue(filter: MqttOfflineQueueFilter): void {
@@ -210,7 +239,11 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     aedes.authenticate = (client, username, password, callback) => {
       const described = describeAedesClient(client);
       described.username = username ?? undefined;
-      chain.authenticate(described, username ?? undefined, password ?? undefined, callback as never);
+      chain.authenticate(described, username ?? undefined, password ?? undefined, (error: (Error & Partial<MqttConnectRefusal>) | null, ok?: boolean) => {
+        // Aedes knows only the 3.1.1 codes 2-5: an MQTT 5 reason code (and its string) is sent here, as refuseConnect does.
+        if (error && typeof error.returnCode === 'number' && error.returnCode >= 0x80) return described.refuseConnect(error.returnCode, error.reasonString);
+        (callback as (error: Error | null, ok?: boolean) => void)(error, ok);
+      });
     };
     aedes.authorizePublish = (client, packet, callback) =>
       chain.authorizePublish(describeAedesClientOrNull(client), packet as MqttPublishPacket, callback as MqttDone);
@@ -238,3 +271,25 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
 }
 
 function noop(): void {}
+
+/** Topic aliases a v5 client may set towards the server (Mosquitto's default too); each costs a map entry per connection. */
+export const TOPIC_ALIAS_MAXIMUM = 10;
+
+/**
+ * What the CONNACK of an MQTT 5 client advertises besides Aedes' defaults, so that it is true:
+ * the largest packet accepted (`maxPacketSize`, enforced on every client); the QoS 1/2 messages a
+ * client may have unacknowledged (`maxInflightInbound`, past which the connection closes, so the
+ * client is told to stay below it); and inbound topic aliases.
+ */
+function mqtt5Advertised(settings: AedesBrokerSettings): Record<string, number> {
+  const inflight = settings.brokerOptions.maxInflightInbound;
+  const receiveMaximum = typeof inflight === 'number' ? inflight : DEFAULT_MAX_INFLIGHT_INBOUND;
+  return {
+    maximumPacketSize: settings.maxPacketSize,
+    receiveMaximum: receiveMaximum > 0 && receiveMaximum < 65535 ? receiveMaximum : 0,
+    topicAliasMaximum: TOPIC_ALIAS_MAXIMUM,
+  };
+}
+
+/** DISCONNECT, remaining length 1, reason code 0x8B (server shutting down), no properties. */
+const SERVER_SHUTTING_DOWN = Buffer.from([0xe0, 0x01, 0x8b]);

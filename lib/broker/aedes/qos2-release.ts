@@ -42,7 +42,7 @@ export function installQos2ReleaseFix(broker: Aedes): void {
 }
 
 /** What the fix relies on; the checks below refuse anything else. */
-export const QOS2_RELEASE_SUPPORTED_VERSIONS = { aedes: '1.2.0', 'aedes-persistence': '11.0.0' } as const;
+export const QOS2_RELEASE_SUPPORTED_VERSIONS = { aedes: '2.0.0-beta.1', 'aedes-persistence': '10.3.1' } as const;
 
 export type Qos2ReleasePackage = keyof typeof QOS2_RELEASE_SUPPORTED_VERSIONS;
 

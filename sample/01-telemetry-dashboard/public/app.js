@@ -1,5 +1,7 @@
 // The dashboard is one more MQTT client of the app's broker: it subscribes to what the devices and
-// the server publish, and publishes commands. No build step: plain JS and the MQTT.js browser bundle.
+// the server publish, and asks the server to switch a device's LED with an MQTT 5 request (response
+// topic + correlation data); the answer is the device's acknowledgement. No build step: plain JS and
+// the MQTT.js browser bundle.
 /* global mqtt */
 
 const HISTORY = 60;
@@ -11,19 +13,28 @@ const connection = document.getElementById('connection');
 const template = document.getElementById('device-template');
 const devices = new Map();
 
+const REQUEST_TIMEOUT_MS = 5000;
+const clientId = `dashboard-${Math.random().toString(16).slice(2, 10)}`;
+/** Where this page's requests are answered; a pending request waits here by its correlation data. */
+const responseTopic = `dashboard/${clientId}/responses`;
+const pendingRequests = new Map();
+let requestCounter = 0;
+
 const client = mqtt.connect(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/mqtt`, {
-  clientId: `dashboard-${Math.random().toString(16).slice(2, 10)}`,
+  clientId,
+  protocolVersion: 5,
   reconnectPeriod: 2000,
 });
 
 client.on('connect', () => {
-  const filters = ['devices/+/telemetry', 'devices/+/status', 'devices/+/state', 'devices/+/alerts'];
+  const filters = ['devices/+/telemetry', 'devices/+/status', 'devices/+/state', 'devices/+/alerts', responseTopic];
   client.subscribe(filters, { qos: 1 }, (error) => setConnection(error ? 'error' : 'live'));
 });
 client.on('reconnect', () => setConnection('connecting'));
 client.on('offline', () => setConnection('offline'));
 
-client.on('message', (topic, payload) => {
+client.on('message', (topic, payload, packet) => {
+  if (topic === responseTopic) return settleRequest(payload, packet.properties ?? {});
   const [root, id, kind] = topic.split('/');
   if (root !== 'devices' || !id) return;
   const text = payload.toString();
@@ -61,15 +72,65 @@ function device(id) {
     status: undefined,
     el: (selector) => card.querySelector(selector),
   };
-  entry.el('.led-toggle').addEventListener('click', () => {
-    const led = entry.led === 'on' ? 'off' : 'on';
-    client.publish(`devices/${id}/commands`, JSON.stringify({ led }), { qos: 1 });
-  });
+  entry.el('.led-toggle').addEventListener('click', () => switchLed(entry));
   devices.set(id, entry);
   const next = [...devicesGrid.children].find((other) => other.dataset.device.localeCompare(id) > 0);
   devicesGrid.insertBefore(card, next ?? null);
   document.getElementById('no-devices').hidden = true;
   return entry;
+}
+
+/** Asks the server to switch the LED; shows the device's acknowledgement or why it failed. */
+async function switchLed(entry) {
+  const led = entry.led === 'on' ? 'off' : 'on';
+  const button = entry.el('.led-toggle');
+  const started = performance.now();
+  button.disabled = true;
+  showCommand(entry, 'pending', `Asking ${entry.id} to turn its LED ${led}…`);
+  try {
+    const ack = await request(`devices/${entry.id}/led`, { led });
+    showCommand(entry, 'ok', `${entry.id} acknowledged: LED ${ack.led} (${Math.round(performance.now() - started)} ms)`);
+  } catch (error) {
+    showCommand(entry, 'error', `Not switched: ${error.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/**
+ * MQTT 5 request/response: the request names this page's response topic and a correlation data the
+ * answer carries back. An answer with the user property `error` is an error response.
+ */
+function request(topic, body) {
+  const correlation = `${clientId}-${++requestCounter}`;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      pendingRequests.delete(correlation);
+      reject(new Error('no answer from the server'));
+    }, REQUEST_TIMEOUT_MS);
+    pendingRequests.set(correlation, { resolve, reject, timer });
+    client.publish(topic, JSON.stringify(body), {
+      qos: 1,
+      properties: { responseTopic, correlationData: correlation, contentType: 'application/json' },
+    });
+  });
+}
+
+function settleRequest(payload, properties) {
+  const correlation = properties.correlationData ? new TextDecoder().decode(properties.correlationData) : undefined;
+  const pending = pendingRequests.get(correlation);
+  if (!pending) return;
+  pendingRequests.delete(correlation);
+  clearTimeout(pending.timer);
+  const body = parseJson(payload.toString()) ?? {};
+  if (properties.userProperties?.error !== undefined) pending.reject(new Error(body.message ?? properties.userProperties.error));
+  else pending.resolve(body);
+}
+
+function showCommand(entry, state, text) {
+  const status = entry.el('.command-status');
+  status.dataset.state = state;
+  status.textContent = text;
 }
 
 function showReading(entry, { temperature, humidity }) {

@@ -5,7 +5,13 @@
 export const topics = {
   /** Device → server, every second: `{ "temperature": number, "humidity"?: number }`. */
   telemetry: (deviceId: string) => `devices/${deviceId}/telemetry`,
-  /** Dashboard → device: `{ "led": "on" | "off" }`. */
+  /**
+   * Dashboard → server, an MQTT 5 request: `{ "led": "on" | "off" }`. The server's answer, on the
+   * request's response topic, is the device's acknowledgement `{ "led": "on" | "off" }` or an error
+   * response (user property `error`: `offline`, `timeout`, `400`, `invalid-command`).
+   */
+  led: (deviceId: string) => `devices/${deviceId}/led`,
+  /** Server → device, an MQTT 5 request: `{ "led": "on" | "off" }`; the device answers `{ "led": … }` once applied. */
   commands: (deviceId: string) => `devices/${deviceId}/commands`,
   /** Device → everyone, retained: `{ "led": "on" | "off" }`, after each command it applied. */
   state: (deviceId: string) => `devices/${deviceId}/state`,
@@ -19,3 +25,6 @@ export const topics = {
 export const ALERT_THRESHOLD = 50;
 
 export type LedState = 'on' | 'off';
+
+/** How long the server waits for a device to acknowledge a command. */
+export const COMMAND_TIMEOUT_MS = 3000;

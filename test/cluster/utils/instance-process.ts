@@ -109,6 +109,13 @@ export class InstanceProcess {
     if (reply.error) throw new Error(String(reply.error));
   }
 
+  /** `MqttService.request` on this instance, with a JSON body; resolves with the answer. */
+  async mqttRequest(topic: string, body: unknown): Promise<unknown> {
+    const reply = await this.request({ cmd: 'request', topic, payload: JSON.stringify(body) });
+    if (reply.error) throw new Error(String(reply.error));
+    return reply.answer;
+  }
+
   /** Resolves once a log line contains `text`; bounded polling. */
   async waitForLog(text: string, timeout = 15_000): Promise<void> {
     await pollUntil(() => this.logs.some((line) => line.includes(text)), timeout, `${this.name} to log "${text}"`);

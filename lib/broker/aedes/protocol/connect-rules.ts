@@ -11,8 +11,8 @@ interface ByteList {
   toString(encoding: 'latin1', start: number, end: number): string;
 }
 
-/** The protocol level that goes with each protocol name: MQTT 3.1.1 is "MQTT" 4, MQTT 3.1 "MQIsdp" 3. */
-const LEVEL_OF_PROTOCOL: Readonly<Record<string, number>> = { MQTT: 4, MQIsdp: 3 };
+/** The protocol levels that go with each protocol name: MQTT 3.1.1 is "MQTT" 4, MQTT 5.0 "MQTT" 5, MQTT 3.1 "MQIsdp" 3. */
+const LEVELS_OF_PROTOCOL: Readonly<Record<string, readonly number[]>> = { MQTT: [4, 5], MQIsdp: [3] };
 /** mqtt-packet reads a level with the top bit set as a bridge's level (a Mosquitto extension). */
 const BRIDGE_BIT = 0x80;
 
@@ -27,10 +27,10 @@ export function protocolLevelRefusal(bytes: ByteList, packetLength: number): Con
   if (packetLength < 3 || bytes.length < 3) return undefined;
   const nameLength = bytes.readUInt16BE(0);
   if (nameLength + 3 > packetLength) return undefined;
-  const expectedLevel = LEVEL_OF_PROTOCOL[bytes.toString('latin1', 2, 2 + nameLength)];
-  if (expectedLevel === undefined) return undefined;
+  const expectedLevels = LEVELS_OF_PROTOCOL[bytes.toString('latin1', 2, 2 + nameLength)];
+  if (expectedLevels === undefined) return undefined;
   const level = bytes.readUInt8(2 + nameLength) & ~BRIDGE_BIT;
-  return level === expectedLevel ? undefined : ConnackReturnCode.UnacceptableProtocolVersion;
+  return expectedLevels.includes(level) ? undefined : ConnackReturnCode.UnacceptableProtocolVersion;
 }
 
 /**
@@ -62,6 +62,7 @@ export function connectViolation(packet: ConnectPacket, bytesRead: number, packe
  * has no zero-length identifiers at all.
  */
 export function clientIdRefusal(packet: MqttConnectPacket): ConnackReturnCode | undefined {
-  if (packet.clientId.length > 0) return undefined;
+  // MQTT 5: a zero-length identifier gets an Assigned Client Identifier whatever Clean Start says [MQTT-3.1.3-6].
+  if (packet.clientId.length > 0 || packet.protocolVersion === 5) return undefined;
   return packet.clean && packet.protocolVersion === 4 ? undefined : ConnackReturnCode.IdentifierRejected;
 }

@@ -6,6 +6,8 @@ import { holdDeliveriesUntilConnack, releaseHeldDeliveries } from './connack-fir
 import { clientIdRefusal } from './connect-rules.js';
 import { deliverAtHighestGrantedQos, limitToGrantedQos, noteGrantedQos, refreshGrantedQos, trackGrantedQos } from './granted-qos.js';
 import { setOutgoingDupFlag } from './outgoing-dup-flag.js';
+import { checkV5Forward, limitV5Deliveries, releaseV5Slot } from './v5-outbound-limits.js';
+import { countIdentifiedSubscriptions, withAllSubscriptionIdentifiers } from './subscription-identifiers.js';
 import { answerSubscribe, noteSubscriptionGrant, storeGrantedSubscriptionsOnly } from './subscription-grants.js';
 
 const DELIVERIES_PREPARED = Symbol('deliveriesPrepared');
@@ -23,6 +25,7 @@ function prepareDeliveries(client: Client): void {
   trackGrantedQos(client);
   deliverAtHighestGrantedQos(client);
   holdDeliveriesUntilConnack(client);
+  limitV5Deliveries(client);
 }
 
 /**
@@ -55,10 +58,18 @@ export const protocolConformanceStage = defineHookStage({
   authorizeForward(client, packet, next) {
     // In place: Aedes writes the packet it passed here when it empties a session's queue.
     setOutgoingDupFlag(packet);
-    limitToGrantedQos(aedesClientOf(client), packet);
-    return next(client, packet);
+    // MQTT 5: Aedes 2 publishes a will with the properties of the CONNECT, Will Delay Interval included,
+    // which a PUBLISH must not carry (strict clients refuse it). A 3.1.1 packet has no properties.
+    if (packet.properties !== undefined) dropWillDelayInterval(packet.properties as { willDelayInterval?: number });
+    const aedesClient = aedesClientOf(client);
+    limitToGrantedQos(aedesClient, packet);
+    return checkV5Forward(aedesClient, withAllSubscriptionIdentifiers(aedesClient, next(client, packet)) as never) as never;
   },
 });
+
+function dropWillDelayInterval(properties: { willDelayInterval?: number }): void {
+  if (properties.willDelayInterval !== undefined) delete properties.willDelayInterval;
+}
 
 /**
  * The corrections that are not hooks: the SUBACK written with the granted QoS, the store keeping
@@ -68,9 +79,16 @@ export const protocolConformanceStage = defineHookStage({
  */
 export function installProtocolConformance(broker: Aedes): void {
   broker.on('connackSent', (_connack: unknown, client: Client) => releaseHeldDeliveries(client));
+  broker.on('ack', (_packet: unknown, client: Client) => releaseV5Slot(client));
   // First, so that every other listener sees the granted QoS.
   broker.prependListener('subscribe', answerSubscribe);
   storeGrantedSubscriptionsOnly((broker as unknown as { persistence: Parameters<typeof storeGrantedSubscriptionsOnly>[0] }).persistence);
-  broker.on('subscribe', (_subscriptions: unknown, client: Client) => refreshGrantedQos(client));
-  broker.on('unsubscribe', (_topics: unknown, client: Client) => refreshGrantedQos(client));
+  broker.on('subscribe', (_subscriptions: unknown, client: Client) => {
+    refreshGrantedQos(client);
+    countIdentifiedSubscriptions(client);
+  });
+  broker.on('unsubscribe', (_topics: unknown, client: Client) => {
+    refreshGrantedQos(client);
+    countIdentifiedSubscriptions(client);
+  });
 }

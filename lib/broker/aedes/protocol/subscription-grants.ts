@@ -15,6 +15,7 @@ interface PendingSuback {
 const pendingSubacks = new WeakMap<object, PendingSuback>();
 
 interface WritingClient {
+  version: number | null;
   connecting: boolean;
   connected: boolean;
   conn: { write(bytes: Buffer): unknown };
@@ -65,7 +66,8 @@ export function answerSubscribe(subscriptions: Subscription[], client: Client): 
   for (const subscription of subscriptions) codes.set(subscription.topic, subscription.qos);
   const writer = client as unknown as WritingClient;
   if (!writer.connecting && !writer.connected) return;
-  writer.conn.write(encodeSuback(pending.messageId, pending.subscriptions.map((subscription) => codes.get(subscription.topic) ?? REFUSED)));
+  const returnCodes = pending.subscriptions.map((subscription) => codes.get(subscription.topic) ?? REFUSED);
+  writer.conn.write(encodeSuback(pending.messageId, returnCodes, writer.version === 5));
 }
 
 /** Makes the store keep, of what Aedes passes it from a SUBSCRIBE, the subscriptions granted so far, at their granted QoS. */
@@ -90,8 +92,9 @@ function grantedOnly(subscriptions: Subscription[]): Subscription[] {
   return granted;
 }
 
-function encodeSuback(messageId: number, codes: readonly number[]): Buffer {
-  const remaining = 2 + codes.length;
+/** A SUBACK; MQTT 5's has a property length (0: none) after the packet identifier, and the same codes (0x80: unspecified error). */
+function encodeSuback(messageId: number, codes: readonly number[], v5: boolean): Buffer {
+  const remaining = 2 + (v5 ? 1 : 0) + codes.length;
   let lengthBytes = 1;
   for (let rest = remaining; rest >= 128; rest = Math.floor(rest / 128)) lengthBytes++;
   const bytes = Buffer.allocUnsafe(1 + lengthBytes + remaining);
@@ -105,6 +108,7 @@ function encodeSuback(messageId: number, codes: readonly number[]): Buffer {
   } while (rest > 0);
   bytes.writeUInt16BE(messageId, offset);
   offset += 2;
+  if (v5) bytes[offset++] = 0;
   for (const code of codes) bytes[offset++] = code;
   return bytes;
 }

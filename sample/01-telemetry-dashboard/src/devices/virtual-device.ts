@@ -1,10 +1,11 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { topics, type LedState } from '../topics.js';
 
 /**
  * One simulated device, written the way firmware would use MQTT: it knows nothing of Nest. It
- * connects with its device id as client id and a retained `offline` last will on its status topic,
- * publishes a reading every `intervalMs`, and applies `{ "led": "on" | "off" }` commands.
+ * connects over MQTT 5 with its device id as client id and a retained `offline` last will on its
+ * status topic, publishes a reading every `intervalMs`, and applies `{ "led": "on" | "off" }`
+ * commands, answering each on the command's response topic (MQTT 5 request/response).
  */
 export class VirtualDevice {
   private client?: MqttClient;
@@ -22,12 +23,13 @@ export class VirtualDevice {
   async start(): Promise<void> {
     const client = await mqtt.connectAsync(this.url, {
       clientId: this.id,
+      protocolVersion: 5,
       clean: true,
       reconnectPeriod: 2000,
       will: { topic: topics.status(this.id), payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     this.client = client;
-    client.on('message', (_topic, payload) => this.onCommand(payload));
+    client.on('message', (_topic, payload, packet) => this.onCommand(payload, packet));
     client.on('error', (error) => console.warn(`[${this.id}] ${error.message}`));
     await client.subscribeAsync(topics.commands(this.id), { qos: 1 });
     await this.publishState();
@@ -49,18 +51,34 @@ export class VirtualDevice {
     this.client?.publish(topics.telemetry(this.id), JSON.stringify(reading), { qos: 0 });
   }
 
-  private onCommand(payload: Buffer): void {
-    let command: { led?: unknown };
+  private onCommand(payload: Buffer, packet: IPublishPacket): void {
+    let command: { led?: unknown } | undefined;
     try {
       command = JSON.parse(payload.toString());
     } catch {
-      return console.warn(`[${this.id}] ignored a command that is not JSON`);
+      // Answered below as an invalid command.
     }
     if (command?.led !== 'on' && command?.led !== 'off') {
-      return console.warn(`[${this.id}] ignored an unknown command: ${payload.toString()}`);
+      console.warn(`[${this.id}] refused an unknown command: ${payload.toString()}`);
+      return this.answer(packet, { message: `unknown command ${payload.toString()}`, code: 'invalid-command' }, 'invalid-command');
     }
     this.led = command.led;
-    void this.publishState();
+    void this.publishState().then(() => this.answer(packet, { led: this.led }));
+  }
+
+  /** The acknowledgement (or an error response) on the command's response topic, with its correlation data. */
+  private answer(command: IPublishPacket, body: object, error?: string): void {
+    const responseTopic = command.properties?.responseTopic;
+    if (responseTopic === undefined) return;
+    this.client?.publish(responseTopic, JSON.stringify(body), {
+      qos: 1,
+      properties: {
+        correlationData: command.properties?.correlationData,
+        contentType: 'application/json',
+        payloadFormatIndicator: true,
+        ...(error === undefined ? {} : { userProperties: { error } }),
+      },
+    });
   }
 
   private async publishState(): Promise<void> {

@@ -23,6 +23,10 @@ export class DevicesStore {
     this.get(id).status = status;
   }
 
+  statusOf(id: string): DeviceStatus {
+    return this.devices.get(id)?.status ?? 'unknown';
+  }
+
   list(): DeviceSnapshot[] {
     return [...this.devices.values()].sort((a, b) => a.id.localeCompare(b.id));
   }

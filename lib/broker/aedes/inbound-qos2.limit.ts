@@ -1,0 +1,48 @@
+/**
+ * `maxInflightInbound`: the QoS 2 messages one client may have stored awaiting PUBREL. Aedes 1.2
+ * enforced it in its PUBLISH handler; Aedes 2.0.0-beta.1 was branched before that fix and has no
+ * bound, so a client that keeps sending fresh packet identifiers without PUBREL grows its incoming
+ * store toward 65535 entries. The limit is enforced where every new inbound QoS 2 message passes:
+ * the persistence's `incomingStorePacket` (Aedes calls it only once `incomingGetPacket` did not find
+ * the identifier, so a resent PUBLISH does not take a second slot), released by `incomingDelPacket`
+ * (on PUBREL). A refused store makes Aedes close the connection, as 1.2 did: MQTT 3.1.1 has no code
+ * to say why. QoS 2 control path only: nothing here runs for QoS 0/1.
+ */
+
+/** Aedes 1.2's default. */
+export const DEFAULT_MAX_INFLIGHT_INBOUND = 1000;
+
+const INBOUND_QOS2 = Symbol('inboundQos2AwaitingPubrel');
+
+interface IncomingStore {
+  incomingStorePacket(client: object, packet: { messageId?: number }): Promise<void>;
+  incomingDelPacket(client: object, packet: { messageId?: number }): Promise<void>;
+}
+
+type TrackedClient = { [INBOUND_QOS2]?: Set<number> };
+
+export function limitInboundQos2(persistence: IncomingStore, limit: number): void {
+  if (limit <= 0) return;
+  const store = persistence.incomingStorePacket;
+  const release = persistence.incomingDelPacket;
+  persistence.incomingStorePacket = function (client, packet) {
+    const tracked = client as TrackedClient;
+    const awaiting = (tracked[INBOUND_QOS2] ??= new Set());
+    const id = packet.messageId!;
+    if (!awaiting.has(id) && awaiting.size >= limit) {
+      return Promise.reject(new Error(`maxInflightInbound exceeded: ${limit} inbound QoS 2 messages already await PUBREL`));
+    }
+    // Reserved before the store answers: one read's packets are handled concurrently.
+    awaiting.add(id);
+    return store.call(this, client, packet).catch((error: unknown) => {
+      awaiting.delete(id);
+      throw error;
+    });
+  };
+  persistence.incomingDelPacket = function (client, packet) {
+    return release.call(this, client, packet).then((result) => {
+      (client as TrackedClient)[INBOUND_QOS2]?.delete(packet.messageId!);
+      return result;
+    });
+  };
+}

@@ -1,0 +1,49 @@
+import type { Client } from 'aedes';
+import { topicMatchesFilter } from '../../../topic/index.js';
+
+/**
+ * [MQTT-3.3.4-3] [MQTT-3.3.4-4] [MQTT-3.3.4-5] A message that matches several subscriptions of one
+ * client with Subscription Identifiers goes out once, carrying every matching identifier. Aedes 2
+ * delivers one copy (its dedupe drops the others) with the identifier of whichever subscription
+ * delivered first. So, for an MQTT 5 client that holds an identifier on more than one subscription,
+ * the delivered copy gets the identifiers of all its subscriptions that match the topic. Everyone
+ * else pays one property read per delivery.
+ */
+
+const IDENTIFIED = Symbol('subscriptionsWithIdentifiers');
+
+interface IdentifiedClient {
+  version: number | null;
+  subscriptions: Record<string, { si?: number } | undefined>;
+  [IDENTIFIED]?: number;
+}
+
+interface ForwardedPacket {
+  topic: string;
+  properties?: { subscriptionIdentifier?: number | number[] } & Record<string, unknown>;
+}
+
+/** Aedes' 'subscribe'/'unsubscribe' events: counts the client's subscriptions that carry an identifier. */
+export function countIdentifiedSubscriptions(client: Client): void {
+  const identified = client as unknown as IdentifiedClient;
+  if (identified.version !== 5) return;
+  let count = 0;
+  for (const filter in identified.subscriptions) if (identified.subscriptions[filter]?.si !== undefined) count++;
+  identified[IDENTIFIED] = count;
+}
+
+/** The packet to forward, with every matching identifier when more than one of the client's subscriptions has one. */
+export function withAllSubscriptionIdentifiers<T>(client: Client, packet: T): T {
+  const identified = client as unknown as IdentifiedClient;
+  if (!packet || (identified[IDENTIFIED] ?? 0) < 2) return packet;
+  const forwarded = packet as unknown as ForwardedPacket;
+  const identifiers: number[] = [];
+  for (const filter in identified.subscriptions) {
+    const si = identified.subscriptions[filter]?.si;
+    if (si !== undefined && topicMatchesFilter(filter, forwarded.topic)) identifiers.push(si);
+  }
+  if (identifiers.length < 2) return packet;
+  // A copy: the properties object may be shared with other subscribers (or frozen).
+  forwarded.properties = { ...forwarded.properties, subscriptionIdentifier: identifiers };
+  return packet;
+}

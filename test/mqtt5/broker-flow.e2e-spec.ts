@@ -1,0 +1,142 @@
+/**
+ * MQTT 5.0 limits the client sets on what the server sends it: Receive Maximum [MQTT-3.3.4-9] and
+ * Maximum Packet Size [MQTT-3.1.2-25] (lib/broker/aedes/protocol/v5-outbound-limits.ts). A raw v5
+ * peer, because MQTT.js acknowledges every PUBLISH at once.
+ */
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import mqttPacket, { type Packet } from 'mqtt-packet';
+import WebSocket from 'ws';
+import { MAX_WAITING_DELIVERIES } from '../../lib/broker/aedes/protocol/v5-outbound-limits.js';
+import { MqttWsModule } from '../../lib/index.js';
+import { startApp } from '../utils/app.js';
+import { TestClient } from '../utils/mqtt-client.js';
+
+/** A raw MQTT 5 peer over WebSocket that acknowledges nothing by itself. */
+class RawV5Client {
+  readonly packets: Packet[] = [];
+  private waiters: { predicate: (packets: Packet[]) => boolean; resolve: () => void }[] = [];
+  private readonly parser = mqttPacket.parser({ protocolVersion: 5 });
+
+  private constructor(private readonly socket: WebSocket) {
+    this.parser.on('packet', (packet: Packet) => {
+      this.packets.push(packet);
+      this.waiters = this.waiters.filter((waiter) => !(waiter.predicate(this.packets) && (waiter.resolve(), true)));
+    });
+    socket.on('message', (data: Buffer) => this.parser.parse(data));
+  }
+
+  static async connect(url: string, connect: Record<string, unknown>): Promise<RawV5Client> {
+    const socket = new WebSocket(url, 'mqtt');
+    await new Promise((resolve, reject) => (socket.once('open', resolve), socket.once('error', reject)));
+    const client = new RawV5Client(socket);
+    client.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, ...connect });
+    await client.until((packets) => packets.some((packet) => packet.cmd === 'connack'));
+    return client;
+  }
+
+  send(packet: Record<string, unknown>): void {
+    this.socket.send(mqttPacket.generate(packet as unknown as Packet, { protocolVersion: 5 }), { binary: true });
+  }
+
+  until(predicate: (packets: Packet[]) => boolean): Promise<void> {
+    if (predicate(this.packets)) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ predicate, resolve }));
+  }
+
+  publishes(): mqttPacket.IPublishPacket[] {
+    return this.packets.filter((packet): packet is mqttPacket.IPublishPacket => packet.cmd === 'publish');
+  }
+
+  close(): void {
+    this.socket.terminate();
+  }
+}
+
+describe('MQTT 5.0 flow control towards the client', () => {
+  let app: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] }));
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('[MQTT-3.3.4-9] sends no third QoS 1 PUBLISH while two are unacknowledged with Receive Maximum 2, and sends it on PUBACK', async () => {
+    const raw = await RawV5Client.connect(url, { clientId: 'rm-raw', properties: { receiveMaximum: 2 } });
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'rm/t', qos: 1 }, { topic: 'rm/marker', qos: 0 }] });
+    await raw.until((packets) => packets.some((packet) => packet.cmd === 'suback'));
+    const publisher = await TestClient.connect(url, { protocolVersion: 5, clientId: 'rm-pub' });
+    try {
+      for (const payload of ['1', '2', '3']) await publisher.publish('rm/t', payload, { qos: 1 });
+      await publisher.publish('rm/marker', 'm', { qos: 0 });
+      await raw.until((packets) => packets.some((packet) => packet.cmd === 'publish' && packet.topic === 'rm/marker'));
+      expect(raw.publishes().filter((packet) => packet.topic === 'rm/t').map((packet) => packet.payload.toString())).toEqual(['1', '2']);
+      raw.send({ cmd: 'puback', messageId: raw.publishes()[0].messageId });
+      await raw.until(() => raw.publishes().filter((packet) => packet.topic === 'rm/t').length === 3);
+      expect(raw.publishes().filter((packet) => packet.topic === 'rm/t').map((packet) => packet.payload.toString())).toEqual(['1', '2', '3']);
+    } finally {
+      raw.close();
+      await publisher.end();
+    }
+  });
+
+  it('[MQTT-3.1.2-25] does not send a PUBLISH larger than the client\'s Maximum Packet Size, and sends the next one that fits', async () => {
+    const small = await TestClient.connect(url, { protocolVersion: 5, clientId: 'mps-small', properties: { maximumPacketSize: 64 } });
+    const publisher = await TestClient.connect(url, { protocolVersion: 5, clientId: 'mps-pub' });
+    try {
+      await small.subscribe('mps/t', 1);
+      await publisher.publish('mps/t', 'x'.repeat(70), { qos: 1 });
+      await publisher.publish('mps/t', 'fits', { qos: 1 });
+      const [message] = await small.waitFor(1);
+      expect(message.payload.toString()).toBe('fits');
+      expect(small.received()).toHaveLength(1);
+    } finally {
+      await Promise.all([small.end(), publisher.end()]);
+    }
+  });
+
+  it(`disconnects with 0x97 (quota exceeded) a client with more than ${MAX_WAITING_DELIVERIES} deliveries waiting for its Receive Maximum`, async () => {
+    const raw = await RawV5Client.connect(url, { clientId: 'rm-quota', properties: { receiveMaximum: 1 } });
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'quota/t', qos: 1 }] });
+    await raw.until((packets) => packets.some((packet) => packet.cmd === 'suback'));
+    const publisher = await TestClient.connect(url, { protocolVersion: 5, clientId: 'rm-quota-pub' });
+    try {
+      for (let i = 0; i < MAX_WAITING_DELIVERIES + 2; i++) void publisher.publish('quota/t', `${i}`, { qos: 1 });
+      await raw.until((packets) => packets.some((packet) => packet.cmd === 'disconnect'));
+      const disconnect = raw.packets.find((packet) => packet.cmd === 'disconnect') as mqttPacket.IDisconnectPacket;
+      expect(disconnect.reasonCode).toBe(0x97);
+      expect(raw.publishes().length).toBeLessThanOrEqual(1);
+    } finally {
+      raw.close();
+      await publisher.end();
+    }
+  });
+
+  it('answers the QoS 2 flow and UNSUBSCRIBE of a v5 client with reason codes (PUBREC, PUBCOMP, PUBREL 0x00; UNSUBACK 0x00 and 0x11)', async () => {
+    const raw = await RawV5Client.connect(url, { clientId: 'codes-raw' });
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'codes/t', qos: 2 }] });
+    await raw.until((packets) => packets.some((packet) => packet.cmd === 'suback'));
+    raw.send({ cmd: 'publish', topic: 'codes/t', payload: Buffer.from('x'), qos: 2, messageId: 7, retain: false, dup: false });
+    await raw.until((packets) => packets.some((packet) => packet.cmd === 'pubrec'));
+    raw.send({ cmd: 'pubrel', messageId: 7 });
+    await raw.until((packets) => packets.some((packet) => packet.cmd === 'pubcomp') && packets.some((packet) => packet.cmd === 'publish'));
+    const delivered = raw.publishes()[0];
+    raw.send({ cmd: 'pubrec', messageId: delivered.messageId });
+    await raw.until((packets) => packets.some((packet) => packet.cmd === 'pubrel'));
+    raw.send({ cmd: 'pubcomp', messageId: delivered.messageId });
+    raw.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['codes/t', 'codes/none'] });
+    await raw.until((packets) => packets.some((packet) => packet.cmd === 'unsuback'));
+    const byCmd = (cmd: string) => raw.packets.find((packet) => packet.cmd === cmd) as unknown as { reasonCode?: number; granted?: number[] };
+    try {
+      expect(byCmd('pubrec').reasonCode ?? 0).toBe(0);
+      expect(byCmd('pubcomp').reasonCode ?? 0).toBe(0);
+      expect(byCmd('pubrel').reasonCode ?? 0).toBe(0);
+      expect(byCmd('unsuback').granted).toEqual([0x00, 0x11]);
+    } finally {
+      raw.close();
+    }
+  });
+});
