@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import type { WritableChunk } from './binary-frame.js';
 import type { ConnectionTimers } from './connection-timers.js';
 import type { TransportConnection } from './transport-connection.js';
 
@@ -128,15 +129,25 @@ export class MqttTcpConnection extends Duplex implements TransportConnection {
     if (this.socket.isPaused()) this.socket.resume();
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.send(chunk, callback);
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.send(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk, callback);
   }
 
-  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    if (chunks.length === 1) return this.send(chunks[0].chunk, callback);
-    const buffers = new Array<Buffer>(chunks.length);
-    for (let i = 0; i < chunks.length; i++) buffers[i] = chunks[i].chunk;
-    this.send(Buffer.concat(buffers), callback);
+  /** The pieces of one packet (topic strings written straight in, `decodeStrings: false`), as one buffer. */
+  override _writev(chunks: WritableChunk[], callback: (error?: Error | null) => void): void {
+    let length = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const { chunk, encoding } = chunks[i];
+      length += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding as BufferEncoding) : chunk.length;
+    }
+    const bytes = Buffer.allocUnsafe(length);
+    let offset = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const { chunk, encoding } = chunks[i];
+      if (typeof chunk === 'string') offset += bytes.write(chunk, offset, encoding as BufferEncoding);
+      else offset += chunk.copy(bytes, offset);
+    }
+    this.send(bytes, callback);
   }
 
   /**
