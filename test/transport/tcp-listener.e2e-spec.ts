@@ -1,5 +1,11 @@
 import 'reflect-metadata';
 import { Injectable, type INestApplication } from '@nestjs/common';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import {
@@ -13,9 +19,13 @@ import {
   type MqttConnectAuthContext,
   type MqttWsModuleOptions,
 } from '../../lib/index.js';
+import { MqttTestClient } from '../../lib/testing/index.js';
 import { MqttWsListener } from '../../lib/transport/mqtt-ws.listener.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { closedBy, connectHeader, makeCertificate, rawSocket, RecordingLogger, startTcpApp, until } from './tcp-utils.js';
+
+const execFileAsync = promisify(execFile);
+const PAHO_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/paho-roundtrip.py');
 
 const connectPacket = (clientId: string) =>
   mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 } as unknown as Packet);
@@ -83,17 +93,18 @@ describe('MQTT over TCP beside WebSocket', () => {
   });
 
   it('serves one broker: a TCP client and a WebSocket client exchange messages, and handlers run', async () => {
-    const tcpClient = await TestClient.connect(tcp, { clientId: 'tcp-device' });
-    const wsClient = await TestClient.connect(ws, { clientId: 'ws-browser' });
-    await wsClient.subscribe('readings/#', 1);
-    await tcpClient.subscribe('commands/#', 1);
+    const tcpClient = await MqttTestClient.connect(app, { transport: 'tcp', clientId: 'tcp-device' });
+    const wsClient = await MqttTestClient.connect(app, { transport: 'ws', clientId: 'ws-browser' });
+    expect([tcpClient.url, wsClient.url]).toEqual([tcp, ws]);
+    await wsClient.subscribe('readings/#', { qos: 1 });
+    await tcpClient.subscribe('commands/#', { qos: 1 });
     await tcpClient.publish('readings/tcp-device', { deviceId: 'tcp-device', value: 21.5 }, { qos: 1 });
     await wsClient.publish('commands/tcp-device', 'reboot', { qos: 1 });
-    expect((await wsClient.waitFor(1))[0].payload.toString()).toBe('{"deviceId":"tcp-device","value":21.5}');
-    expect((await tcpClient.waitFor(1))[0].payload.toString()).toBe('reboot');
+    expect((await wsClient.nextMessage('readings/#')).json()).toEqual({ deviceId: 'tcp-device', value: 21.5 });
+    expect((await tcpClient.nextMessage('commands/#')).payload.toString()).toBe('reboot');
     // The QoS 1 PUBACK waits for the handlers.
     expect(Readings.received).toContainEqual({ deviceId: 'tcp-device', value: 21.5 });
-    await Promise.all([tcpClient.end(), wsClient.end()]);
+    await Promise.all([tcpClient.close(), wsClient.close()]);
   });
 
   it('gives the auth policy and the events the transport, the address, and no upgrade request', async () => {
@@ -255,5 +266,51 @@ describe('the tcp option', () => {
     const { Test } = await import('@nestjs/testing');
     const moduleRef = Test.createTestingModule({ imports: [MqttWsModule.forRoot(options as MqttWsModuleOptions)] });
     await expect(moduleRef.compile()).rejects.toThrow(message);
+  });
+});
+
+/** A Python with Paho: `python3` may be another interpreter than the system's, where python3-paho-mqtt installs it. */
+const PYTHON_WITH_PAHO = ['python3', '/usr/bin/python3'].find(
+  (python) => spawnSync(python, ['-c', 'import paho.mqtt.client'], { stdio: 'ignore' }).status === 0,
+);
+
+(PYTHON_WITH_PAHO ? describe : describe.skip)('Paho (Python) over TCP and TLS', () => {
+  let app: INestApplication;
+  let tcp: string;
+  let mqtts: string;
+  let caFile: string;
+  const server = makeCertificate();
+  const policy = new RecordingPolicy();
+
+  beforeAll(async () => {
+    caFile = join(mkdtempSync(join(tmpdir(), 'paho-ca-')), 'ca.pem');
+    writeFileSync(caFile, server.cert);
+    const started = await startTcpApp({
+      imports: [MqttWsModule.forRoot({ tcp: [{ port: 0, host: '127.0.0.1' }, { port: 0, host: '127.0.0.1', tls: server }], auth: { useValue: policy } })],
+    });
+    app = started.app;
+    tcp = started.mqtt!;
+    mqtts = started.mqtts!;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    rmSync(dirname(caFile), { recursive: true, force: true });
+  });
+
+  async function paho(url: string, clientId: string, ...extra: string[]) {
+    const { hostname, port } = new URL(url);
+    const { stdout } = await execFileAsync(PYTHON_WITH_PAHO!, [PAHO_SCRIPT, hostname, port, clientId, ...extra], { timeout: 20_000 });
+    return JSON.parse(stdout.trim()) as { connack: number; granted: number[]; message: { topic: string; payload: string; qos: number } };
+  }
+
+  it.each([
+    ['TCP', () => tcp, [] as string[], 'tcp'],
+    ['TLS', () => mqtts, ['ca'], 'tls'],
+  ])('connects, subscribes and gets its own QoS 1 message back over %s', async (_name, url, extra, transport) => {
+    const clientId = `paho-${transport}`;
+    const result = await paho(url(), clientId, ...extra.map(() => caFile));
+    expect(result).toEqual({ connack: 0, granted: [1], message: { topic: 'paho/hello', payload: 'from paho', qos: 1 } });
+    expect(policy.seen).toContainEqual(expect.objectContaining({ clientId, transport, request: undefined }));
   });
 });
