@@ -239,7 +239,8 @@ describe('the limits over TCP', () => {
 describe('shutdown with TCP clients', () => {
   it('tells every client (its socket ends after what was pending), closes the listeners and leaves nothing open', async () => {
     const { app, mqtt: tcp, mqtts } = await startTcpApp({
-      imports: [MqttWsModule.forRoot({ tcp: [{ port: 0, host: '127.0.0.1' }, { port: 0, host: '127.0.0.1', tls: makeCertificate() }] })],
+      // A closeTimeout longer than the test: shutdown must not wait for it when the peers close.
+      imports: [MqttWsModule.forRoot({ closeTimeout: 60_000, tcp: [{ port: 0, host: '127.0.0.1' }, { port: 0, host: '127.0.0.1', tls: makeCertificate() }] })],
     });
     const client = await mqtt.connectAsync(tcp!, { clientId: 'shutdown-tcp', reconnectPeriod: 0 });
     const tlsClient = await mqtt.connectAsync(mqtts!, { clientId: 'shutdown-tls', reconnectPeriod: 0, rejectUnauthorized: false });
