@@ -159,6 +159,30 @@ describe('MQTT over TLS (mqtts://)', () => {
   });
 });
 
+describe('endpoints() of other servers', () => {
+  it('is wss:// on an HTTPS app, ws:// on a dedicated port, and lists nothing for the app before it listens', async () => {
+    const credentials = makeCertificate();
+    const moduleRef = await (await import('@nestjs/testing')).Test.createTestingModule({ imports: [MqttWsModule.forRoot({ tcp: { port: 0, host: '127.0.0.1' } })] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false, httpsOptions: credentials });
+    try {
+      await app.init();
+      expect(app.get(MqttService).endpoints()).toEqual([expect.stringMatching(/^mqtt:\/\/127\.0\.0\.1:\d+$/)]);
+      await app.listen(0, '127.0.0.1');
+      const port = (app.getHttpServer().address() as { port: number }).port;
+      expect(app.get(MqttService).endpoints()[0]).toBe(`wss://127.0.0.1:${port}/mqtt`);
+    } finally {
+      await app.close();
+    }
+    const dedicated = await startTcpApp({ imports: [MqttWsModule.forRoot({ port: 0, host: '127.0.0.1', path: '/broker' })] });
+    try {
+      const { port } = dedicated.app.get(MqttService).dedicatedAddress()!;
+      expect(dedicated.endpoints).toEqual([`ws://127.0.0.1:${port}/broker`]);
+    } finally {
+      await dedicated.app.close();
+    }
+  });
+});
+
 /** Never answers one client: its connection stays before an accepted CONNECT. */
 class NeverAnswers implements MqttAuthPolicy {
   authenticate({ clientId }: MqttConnectAuthContext): Promise<boolean> | boolean {
