@@ -40,8 +40,8 @@ export class MqttTestClient {
 
   /** Connects to the app's MQTT endpoint, found from the module (no URL needed). The app must be listening. */
   static async connect(app: INestApplicationContext, options: MqttTestClientOptions = {}): Promise<MqttTestClient> {
-    const url = findMqttEndpoint(app, options.transport);
     const mqtt = await loadMqttJs();
+    const url = findMqttEndpoint(app, options.transport);
     const client = await mqtt.connectAsync(url, {
       protocolVersion: options.protocolVersion ?? 4,
       clientId: options.clientId ?? `test-${Math.random().toString(16).slice(2, 10)}`,

@@ -2,6 +2,10 @@
 import 'reflect-metadata';
 import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { MqttService, MqttSubscribe, MqttWsModule, Params, Payload, type MqttWsModuleOptions } from 'nestjs-mqtt-ws';
 import { MqttTestClient } from 'nestjs-mqtt-ws/testing';
 
@@ -101,5 +105,13 @@ describe('MqttTestClient before the app listens', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('MqttTestClient without MQTT.js installed', () => {
+  it('fails with the line that installs it (the built package, in a process where mqtt cannot be found)', async () => {
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/connect-without-mqtt.mjs');
+    const { stdout } = await promisify(execFile)(process.execPath, [script], { timeout: 20_000 });
+    expect(stdout.trim()).toBe('nestjs-mqtt-ws/testing needs MQTT.js, an optional peer dependency: npm install --save-dev mqtt');
   });
 });
