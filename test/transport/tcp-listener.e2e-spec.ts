@@ -279,6 +279,25 @@ describe('shutdown with TCP clients', () => {
   });
 });
 
+describe('a tcp port in use', () => {
+  it('fails the start with the error, and closes the listener that opened', async () => {
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const { Test } = await import('@nestjs/testing');
+      const moduleRef = await Test.createTestingModule({ imports: [MqttWsModule.forRoot({ tcp: [{ port: 0, host: '127.0.0.1' }, { port, host: '127.0.0.1' }] })] }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      await expect(app.init()).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      // The listener that did open is closed again.
+      expect(app.get(MqttWsListener).endpoints).toEqual([]);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+});
+
 describe('the tcp option', () => {
   it.each([
     [{ tcp: { port: -1 } }, 'option "tcp.port" must be an integer from 0 to 65535'],
