@@ -18,6 +18,16 @@ export interface TcpConnectionLimits {
 const TCP_KEEPALIVE_DELAY_MS = 60_000;
 const HIGH_WATER_MARK = 64 * 1024;
 
+/** Connections with packets waiting for the end of this event-loop turn, and whether that flush is scheduled. */
+const waiting: MqttTcpConnection[] = [];
+let flushScheduled = false;
+
+function flushWaiting(): void {
+  flushScheduled = false;
+  for (let i = 0; i < waiting.length; i++) waiting[i].flush();
+  waiting.length = 0;
+}
+
 /** The connection a socket belongs to: socket listeners are shared functions, not closures per connection. */
 const OWNER = Symbol('mqttTcpConnection');
 type OwnedSocket = Socket & { [OWNER]: MqttTcpConnection };
@@ -46,7 +56,8 @@ function onSocketError(this: OwnedSocket, error: Error): void {
  * CONNECT is accepted (counted per read, so a peer that announces a large packet is cut once it
  * has sent that many, however it splits them), the absolute CONNECT deadline on the shared timer,
  * one count with every other connection. Writes: mqtt-packet writes a packet in several pieces
- * inside `cork()`, which Node hands to `_writev` together: one socket write per packet.
+ * inside `cork()`, which Node hands to `_writev` together: one buffer per packet; the packets a
+ * connection gets in one event-loop turn then leave in one system call, as on WebSocket.
  */
 export class MqttTcpConnection extends Duplex implements TransportConnection {
   /** `Date.now()` by which the CONNECT must be accepted, then the close done; 0: none (read by the shared timer). */
@@ -55,6 +66,9 @@ export class MqttTcpConnection extends Duplex implements TransportConnection {
   private preConnectBudget: number;
   private connected = false;
   private closing = false;
+  /** Packets encoded in this event-loop turn, not yet written: one, or several in an array; none between turns. */
+  private pending: Buffer | Buffer[] | undefined;
+  private pendingBytes = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -76,7 +90,7 @@ export class MqttTcpConnection extends Duplex implements TransportConnection {
   }
 
   get bufferedAmount(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.pendingBytes;
   }
 
   onData(chunk: Buffer): void {
@@ -115,6 +129,8 @@ export class MqttTcpConnection extends Duplex implements TransportConnection {
 
   terminate(): void {
     this.closing = true;
+    this.pending = undefined;
+    this.pendingBytes = 0;
     this.socket.destroy();
   }
 
@@ -151,18 +167,46 @@ export class MqttTcpConnection extends Duplex implements TransportConnection {
   }
 
   /**
-   * While the socket keeps up, a write completes at once; past the high-water mark it completes
-   * when its bytes reached the kernel, so `write()` returns false and the broker waits for 'drain'
-   * (then `maxBufferedBytes` and `drainTimeout` apply, as on WebSocket).
+   * While the socket keeps up, a packet waits for the end of the event-loop turn and its write
+   * completes at once: the packets of one turn leave together. Past the high-water mark a write
+   * completes when its bytes reached the kernel, so `write()` returns false and the broker waits
+   * for 'drain' (then `maxBufferedBytes` and `drainTimeout` apply, as on WebSocket).
    */
   private send(bytes: Buffer, callback: (error?: Error | null) => void): void {
     if (this.closing || !this.socket.writable) return callback();
-    if (this.socket.writableLength < HIGH_WATER_MARK) {
-      this.socket.write(bytes);
+    if (this.socket.writableLength + this.pendingBytes < HIGH_WATER_MARK) {
+      const pending = this.pending;
+      if (pending === undefined) {
+        this.pending = bytes;
+        waiting.push(this);
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flushWaiting);
+        }
+      } else if (Array.isArray(pending)) pending.push(bytes);
+      else this.pending = [pending, bytes];
+      this.pendingBytes += bytes.length;
       callback();
     } else {
+      this.flush();
       this.socket.write(bytes, callback);
     }
+  }
+
+  /** Writes the packets waiting for the end of the turn: several in one `writev`, without copying them together. */
+  flush(): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    this.pending = undefined;
+    this.pendingBytes = 0;
+    if (!this.socket.writable) return;
+    if (!Array.isArray(pending)) {
+      this.socket.write(pending);
+      return;
+    }
+    this.socket.cork();
+    for (let i = 0; i < pending.length; i++) this.socket.write(pending[i]);
+    this.socket.uncork();
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -182,6 +226,7 @@ export class MqttTcpConnection extends Duplex implements TransportConnection {
   /** Ends the socket after what is pending; the peer has `closeTimeout` (absolute) to close its side. */
   private close(): void {
     if (this.closing) return;
+    this.flush();
     this.closing = true;
     this.deadline = Date.now() + this.limits.closeTimeout;
     if (this.socket.writable) this.socket.end();

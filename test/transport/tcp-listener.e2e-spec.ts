@@ -240,6 +240,21 @@ describe('the limits over TCP', () => {
     await client.end();
   });
 
+  it('disconnects a subscriber that stops reading once maxBufferedBytes wait for it', async () => {
+    const { mqtt: tcp, listener, app: started } = await start({ maxBufferedBytes: 256 * 1024 });
+    const { TcpPeer } = await import('./tcp-peer.js');
+    const { peer } = await TcpPeer.connect(tcp!, { clientId: 'stops-reading' });
+    expect(await peer.request({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'flood', qos: 0 }] })).toMatchObject({ cmd: 'suback' });
+    peer.pause();
+    const service = started.get(MqttService);
+    const chunk = Buffer.alloc(64 * 1024);
+    // Far more than the socket buffers of both ends and maxBufferedBytes together.
+    for (let i = 0; i < 400 && listener.connectionCount > 0; i++) await service.publish('flood', chunk);
+    await until(() => listener.connectionCount === 0);
+    expect(listener.transportStats.bufferedBytes).toBe(0);
+    await peer.drop();
+  });
+
   it('closes a connection whose CONNECT is not accepted within connectTimeout, however it trickles', async () => {
     const { mqtt: tcp } = await start({ connectTimeout: 400, auth: { useValue: new NeverAnswers() } });
     const trickler = await rawSocket(tcp!);

@@ -105,6 +105,11 @@ export class TcpPeer {
     return result;
   }
 
+  /** Stops reading the socket, as a client that no longer keeps up. */
+  pause(): void {
+    this.socket.pause();
+  }
+
   /** Closes without DISCONNECT, as a network failure would. */
   async drop(): Promise<void> {
     if (!this.isClosed) this.socket.destroy();
