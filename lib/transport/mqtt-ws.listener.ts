@@ -84,13 +84,13 @@ export class MqttWsListener implements OnApplicationBootstrap, BeforeApplication
     this.logger.log(`Bound ${messages} MQTT message handler${messages === 1 ? '' : 's'} (@MqttSubscribe) and ${events} event handler${events === 1 ? '' : 's'} (@OnMqttEvent)`);
     try {
       await Promise.all(this.tcpServers.map((server) => server.listen()));
+      if (this.options.port !== undefined) await this.listenOnDedicatedPort();
+      else this.attachToAppServer();
     } catch (error) {
-      // Nest runs no shutdown hook when bootstrap fails: what was opened goes now.
+      // Nest runs no shutdown hook when bootstrap fails (a port in use): what was opened goes now.
       await (this.closing ??= this.close());
       throw error;
     }
-    if (this.options.port !== undefined) await this.listenOnDedicatedPort();
-    else this.attachToAppServer();
     for (const server of this.tcpServers) this.logger.log(`MQTT over ${server.transport === 'tls' ? 'TLS' : 'TCP'} on ${server.url}`);
   }
 
