@@ -7,6 +7,7 @@ export default {
   moduleNameMapper: {
     // Samples import the package by name, as users do; tests run them against the sources.
     '^nestjs-mqtt-ws$': '<rootDir>/lib/index.ts',
+    '^nestjs-mqtt-ws/testing$': '<rootDir>/lib/testing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -1,13 +1,16 @@
-import type { MqttWsModuleOptions } from './interfaces/mqtt-ws-options.interface.js';
+import type { MqttTcpListenerOptions, MqttWsModuleOptions } from './interfaces/mqtt-ws-options.interface.js';
 import type { MqttRedisOptions } from './cluster/mqtt-redis-options.interface.js';
 import { AEDES_COUNT_OPTIONS, DEFAULT_MAX_PAYLOAD, DEFAULT_PATH } from './mqtt-ws.constants.js';
 import { validateRedisOption } from './cluster/redis-option.validator.js';
 import { resolveMqttSecurityOptions, type ResolvedMqttSecurityOptions } from './security/mqtt-security-options.validator.js';
 import { validateOperationsOptions } from './metrics/mqtt-operations-options.validator.js';
 
-export type ResolvedMqttWsOptions = MqttWsModuleOptions &
+export type ResolvedMqttWsOptions = Omit<MqttWsModuleOptions, 'tcp'> &
   Required<Pick<MqttWsModuleOptions, 'path' | 'payloadFormat' | 'allowMissingSubprotocol' | 'maxPayload'>> &
-  ResolvedMqttSecurityOptions;
+  ResolvedMqttSecurityOptions & {
+    /** The `tcp` listeners, always as a list (empty without the option). */
+    tcp: readonly MqttTcpListenerOptions[];
+  };
 
 /**
  * Every option key the module knows. Typed against the options interface, so an option added there
@@ -18,6 +21,7 @@ const OPTION_KEYS = keysOf<MqttWsModuleOptions>({
   port: true,
   host: true,
   tls: true,
+  tcp: true,
   payloadFormat: true,
   allowMissingSubprotocol: true,
   maxPayload: true,
@@ -53,6 +57,7 @@ const OPTION_KEYS = keysOf<MqttWsModuleOptions>({
 });
 
 const REDIS_OPTION_KEYS = keysOf<MqttRedisOptions>({ url: true, keyPrefix: true, connectTimeout: true });
+const TCP_OPTION_KEYS = keysOf<MqttTcpListenerOptions>({ port: true, host: true, tls: true });
 
 /** Fills in defaults and throws, naming the option, on anything the module cannot work with. */
 export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): ResolvedMqttWsOptions {
@@ -69,6 +74,7 @@ export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): Resolve
     payloadFormat: options.payloadFormat ?? 'json',
     allowMissingSubprotocol: options.allowMissingSubprotocol ?? true,
     maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+    tcp: resolveTcpListeners(options.tcp, fail),
   } as ResolvedMqttWsOptions;
   if (typeof resolved.path !== 'string' || !resolved.path.startsWith('/') || /[?#\s]/.test(resolved.path)) {
     fail('path', "a URL path starting with '/' (no query, fragment or spaces)", resolved.path);
@@ -114,6 +120,33 @@ export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): Resolve
     }
   }
   return resolved;
+}
+
+/** The `tcp` option as a list, each listener checked: a mistake names it (`tcp[1].port`). */
+function resolveTcpListeners(
+  tcp: MqttWsModuleOptions['tcp'],
+  fail: (option: string, expected: string, value: unknown) => never,
+): readonly MqttTcpListenerOptions[] {
+  if (tcp === undefined) return [];
+  const single = !Array.isArray(tcp);
+  const listeners = (single ? [tcp] : tcp) as unknown[];
+  if (!single && listeners.length === 0) fail('tcp', 'a listener ({ port, host?, tls? }) or a non-empty array of them', tcp);
+  const ports = new Set<string>();
+  listeners.forEach((listener, index) => {
+    const name = single ? 'tcp' : `tcp[${index}]`;
+    if (listener === null || typeof listener !== 'object' || Array.isArray(listener)) fail(name, 'a listener: { port, host?, tls? }', listener);
+    rejectUnknownKeys(listener as object, TCP_OPTION_KEYS, `${name}.`);
+    const { port, host, tls } = listener as MqttTcpListenerOptions;
+    if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) fail(`${name}.port`, 'an integer from 0 to 65535 (0 picks a free port)', port);
+    if (host !== undefined && (typeof host !== 'string' || host === '')) fail(`${name}.host`, 'a non-empty string', host);
+    if (tls !== undefined && (tls === null || typeof tls !== 'object' || Array.isArray(tls))) {
+      fail(`${name}.tls`, "Node's TLS server options ({ key, cert, ... })", tls);
+    }
+    const bound = `${host ?? '*'}:${port}`;
+    if (port !== 0 && ports.has(bound)) fail(`${name}.port`, 'a port no other listener of "tcp" uses', port);
+    ports.add(bound);
+  });
+  return listeners as MqttTcpListenerOptions[];
 }
 
 function keysOf<T>(keys: { [K in keyof Required<T>]: true }): readonly string[] {

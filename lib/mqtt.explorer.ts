@@ -23,6 +23,12 @@ export class MqttExplorer implements OnModuleInit {
   private readonly paramsFactory = new MqttParamsFactory();
   private readonly logger = new Logger('MqttWsModule');
   private messageHandlers = 0;
+  private eventHandlers = 0;
+
+  /** The methods bound: `@MqttSubscribe` handlers and `@OnMqttEvent` handlers (for the start-up log). */
+  get boundHandlers(): { messages: number; events: number } {
+    return { messages: this.messageHandlers, events: this.eventHandlers };
+  }
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -91,6 +97,7 @@ export class MqttExplorer implements OnModuleInit {
       checkEventName(event, handlerName);
       this.events.add(event, handlerName, (payload) => method.call(instance, payload));
     }
+    if (events?.length) this.eventHandlers++;
     if (!subscriptions) return;
 
     for (const { options } of subscriptions) checkSubscribeOptions(options, handlerName);

@@ -127,6 +127,15 @@ export class MqttService implements BeforeApplicationShutdown {
   }
 
   /**
+   * The URLs MQTT is served on, as listening now: `ws://…/mqtt` (`wss://` with TLS) on the app's
+   * server once `app.listen()` resolved, or on the dedicated `port`; then `mqtt://…` and `mqtts://…`
+   * for each `tcp` listener. The host is the address listened on (`0.0.0.0`, `[::]` for all interfaces).
+   */
+  endpoints(): string[] {
+    return this.listener.endpoints;
+  }
+
+  /**
    * This instance's health as the module sees it, for the app's health endpoint: `redis` is `'down'`
    * while a connection to Redis is lost (the instance keeps serving its clients and waits for it),
    * `'up'` otherwise, `'disabled'` without the `redis` option. A fresh object on each call.

@@ -1,4 +1,6 @@
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { PeerCertificate } from 'node:tls';
 import type { MqttUpgradeRequest } from '../interfaces/mqtt-upgrade-request.interface.js';
 import type { MqttPublishProperties, MqttReason, MqttReasonCode } from '../interfaces/mqtt5.interface.js';
 
@@ -61,16 +63,32 @@ export interface MqttClientInfo {
   readonly clean: boolean;
   /** The client's address: from `X-Forwarded-For` when the connection came through a trusted proxy. */
   readonly remoteAddress: string | undefined;
-  /** `'websocket'` for every connection of this module's endpoint. */
-  readonly transport: 'websocket' | 'stream';
   /**
-   * The HTTP upgrade request of the WebSocket (headers, cookies, query). Every connection of the
-   * module's endpoint has one; it is `undefined` only for a stream handed to the broker without a
-   * request (`transport: 'stream'`), which this module itself never does.
+   * How the client reached the broker: `'websocket'` (ws:// or wss://), `'tcp'` (mqtt://), `'tls'`
+   * (mqtts://); `'stream'` for a stream handed to the broker with no description, which this module never does.
+   */
+  readonly transport: MqttTransport;
+  /**
+   * The HTTP upgrade request of the WebSocket (headers, cookies, query). Every WebSocket connection
+   * has one; MQTT over TCP or TLS has none (`undefined`), and no headers or cookies.
    */
   readonly request: MqttUpgradeRequest | undefined;
+  /**
+   * The client certificate the TLS handshake verified (`requestCert` with a `ca` that trusts it),
+   * on `tls` connections and `wss://` on the dedicated port; `undefined` otherwise. A fresh object on each read.
+   */
+  readonly certificate: PeerCertificate | undefined;
   /** The will registered in the CONNECT, or `null`. */
   readonly will: MqttWill | null;
+}
+
+export type MqttTransport = 'websocket' | 'tcp' | 'tls' | 'stream';
+
+/** A connection with no HTTP upgrade request: MQTT straight on a TCP or TLS socket (the `tcp` listeners). */
+export interface MqttSocketConnection {
+  readonly transport: 'tcp' | 'tls';
+  /** The accepted socket: the client's address, and on TLS its certificate. */
+  readonly socket: Socket;
 }
 
 /** A CONNACK return code of MQTT 3.1.1 (table 3.1) that refuses a connection. */
@@ -138,8 +156,8 @@ export interface MqttBroker {
   readonly closed: boolean;
   /** Clients whose CONNECT was accepted and that are still connected. */
   readonly connectedClients: number;
-  /** Serves one MQTT connection on a byte stream. */
-  handle(stream: Duplex, request: MqttUpgradeRequest): void;
+  /** Serves one MQTT connection on a byte stream: a WebSocket's, with its upgrade request, or a TCP/TLS socket's, described. */
+  handle(stream: Duplex, origin?: MqttUpgradeRequest | MqttSocketConnection): void;
   /** Publishes as the server: routed, stored for QoS 1/2 sessions, `published` hooks run. */
   publish(packet: MqttPublishPacket, done: MqttDone): void;
   /** Listens on the broker's emitter (every instance of a cluster gets every message); `done` once it is in place. */

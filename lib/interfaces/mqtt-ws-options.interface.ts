@@ -15,6 +15,20 @@ export type MqttPersistenceBackend = object;
 /** A message emitter with the interface of mqemitter (mqemitter-redis…), handed to the broker as it is. */
 export type MqttEmitterBackend = object;
 
+/** A plain MQTT listener: MQTT over TCP (mqtt://), or over TLS (mqtts://) with `tls`. */
+export interface MqttTcpListenerOptions {
+  /** The port; 0 picks a free one (`MqttService.endpoints()` tells which). */
+  port: number;
+  /** Interface to listen on. Default: all interfaces, as `net.Server#listen`. */
+  host?: string;
+  /**
+   * Serves MQTT over TLS: Node's TLS server options (`key`, `cert`, `ca`, `requestCert`,
+   * `rejectUnauthorized`, `minVersion`…). A verified client certificate is `client.certificate`
+   * in the auth policy.
+   */
+  tls?: TlsOptions;
+}
+
 /** The security options (`auth`, `allowedOrigins`, limits) are described in docs/security.md. */
 export interface MqttWsModuleOptions extends MqttSecurityOptions {
   /** HTTP path of the MQTT WebSocket endpoint. Default `/mqtt`. */
@@ -33,6 +47,12 @@ export interface MqttWsModuleOptions extends MqttSecurityOptions {
    * port, TLS is the app's (`httpsOptions`).
    */
   tls?: TlsOptions;
+  /**
+   * Also serves the broker as plain MQTT on these listeners (devices on 1883, TLS on 8883): the same
+   * broker, auth policy, limits and handlers as the WebSocket endpoint. One listener or several.
+   * Connections over TCP have no upgrade request (`request` is `undefined`); see docs/design.md, "Listeners".
+   */
+  tcp?: MqttTcpListenerOptions | readonly MqttTcpListenerOptions[];
   /** How handler payloads are decoded unless a handler says otherwise. Default `'json'`. */
   payloadFormat?: PayloadFormat;
   /**

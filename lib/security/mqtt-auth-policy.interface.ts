@@ -24,8 +24,8 @@ export interface MqttConnectAuthContext {
   readonly username: string | undefined;
   /** The CONNECT password, as sent: a JWT, an API key… Never log it. */
   readonly password: Buffer | undefined;
-  /** The HTTP upgrade request of the WebSocket: headers, cookies, the query in `url`. */
-  readonly request: MqttUpgradeRequest;
+  /** The HTTP upgrade request of the WebSocket: headers, cookies, the query in `url`. `undefined` over TCP and TLS (`client.transport`). */
+  readonly request: MqttUpgradeRequest | undefined;
   /** The client's address: from `X-Forwarded-For` when the connection came through a trusted proxy. */
   readonly remoteAddress: string | undefined;
 }

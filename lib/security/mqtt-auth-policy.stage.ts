@@ -42,8 +42,8 @@ class ConnectAuthContext implements MqttConnectAuthContext {
   get clientId(): string {
     return this.client.id!;
   }
-  get request(): MqttUpgradeRequest {
-    return this.client.request as MqttUpgradeRequest;
+  get request(): MqttUpgradeRequest | undefined {
+    return this.client.request;
   }
   get remoteAddress(): string | undefined {
     return this.client.remoteAddress;

@@ -7,6 +7,8 @@ import { HandshakeGuard } from '../security/handshake-guard.js';
 import type { MqttTrafficTotals } from '../metrics/traffic-totals.js';
 import { DEFAULT_CONNECT_TIMEOUT } from '../security/mqtt-security-options.validator.js';
 import { ConnectionTimers } from './connection-timers.js';
+import { MqttTcpConnection } from './mqtt-tcp.connection.js';
+import type { TransportConnection } from './transport-connection.js';
 import { selectMqttSubprotocol } from './mqtt-subprotocol.js';
 import { keepUpgradeRequest } from './upgrade-request.js';
 import { WebSocketDuplex, type WebSocketLimits } from './websocket-duplex.js';
@@ -18,12 +20,13 @@ const SUBPROTOCOL_REQUIRED: HandshakeRefusal = { status: 400, message: "MQTT ove
 /**
  * Completes MQTT WebSocket handshakes and hands each connection to the broker as a byte stream.
  * No compression is offered: MQTT payloads are small or already compressed, and deflate costs CPU
- * and memory per socket.
+ * and memory per socket. It also holds what every listener shares (the TCP ones of mqtt-tcp.server.ts
+ * use them): the one count and timer of all connections, the per-address guard, and shutdown.
  */
 export class MqttWebSocketServer {
-  private readonly guard: HandshakeGuard;
+  readonly guard: HandshakeGuard;
   private readonly limits: WebSocketLimits;
-  private readonly timers: ConnectionTimers<WebSocketDuplex>;
+  readonly timers: ConnectionTimers<TransportConnection>;
   private closing = false;
   private readonly traffic: MqttTrafficTotals = { bytesReceived: 0, bytesSent: 0, handshakesRefused: 0 };
 
@@ -47,7 +50,12 @@ export class MqttWebSocketServer {
     broker.on('connectionAccepted', markConnected);
   }
 
-  /** Connections in every state: handshakes in progress (dedicated port), before CONNECT, connected, closing. */
+  /** ms from a connection's start to its accepted CONNECT. */
+  get connectTimeout(): number {
+    return this.limits.connectTimeout;
+  }
+
+  /** Connections in every state, of every listener: handshakes in progress (dedicated port), before CONNECT, connected, closing. */
   get connectionCount(): number {
     return this.timers.size;
   }
@@ -134,7 +142,7 @@ export class MqttWebSocketServer {
 export interface MqttTransportStats {
   /** Dedicated-port sockets whose upgrade request is not complete. */
   handshakes: number;
-  /** Upgraded connections, in every state until their socket closes. */
+  /** Upgraded WebSocket connections and TCP/TLS connections, in every state until their socket closes. */
   connections: number;
   /** Bytes written to connections and not yet taken by the kernel. */
   bufferedBytes: number;
@@ -149,14 +157,14 @@ export interface MqttTransportStats {
 
 /** The timers a dedicated-port socket is counted in until it upgrades: a shared listener, no closure kept per connection. */
 const TIMERS = Symbol('mqttHandshakeTimers');
-type HandshakeSocket = Socket & { [TIMERS]?: ConnectionTimers<WebSocketDuplex> };
+type HandshakeSocket = Socket & { [TIMERS]?: ConnectionTimers<TransportConnection> };
 
 function onHandshakeSocketClose(this: HandshakeSocket): void {
   this[TIMERS]?.deleteHandshake(this);
 }
 
 function markConnected(stream: Duplex): void {
-  if (stream instanceof WebSocketDuplex) stream.markConnected();
+  if (stream instanceof WebSocketDuplex || stream instanceof MqttTcpConnection) stream.markConnected();
 }
 
 function destroyOnError(this: Duplex): void {

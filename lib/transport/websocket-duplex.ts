@@ -3,7 +3,8 @@ import type { Socket } from 'node:net';
 import type { MqttTrafficTotals } from '../metrics/traffic-totals.js';
 import { encodeBinaryFrame, encodeControlFrame, type WritableChunk } from './binary-frame.js';
 import { CloseCode, closeCodeOf, withCloseCode } from './close-codes.js';
-import type { ConnectionTimers, TimedConnection } from './connection-timers.js';
+import type { ConnectionTimers } from './connection-timers.js';
+import type { TransportConnection } from './transport-connection.js';
 import { Opcode, WebSocketFrameReader, type FrameSink } from './websocket-frame-reader.js';
 
 /** What a connection may make the server hold, and for how long (docs/security.md, "Budgets"). */
@@ -77,7 +78,7 @@ function onSocketDrain(this: OwnedSocket): void {
  * hands them to `_writev` at once, so each packet becomes one binary frame, header and payload in
  * one buffer. Frames a connection gets in one event-loop turn then leave in one socket write.
  */
-export class WebSocketDuplex extends Duplex implements FrameSink {
+export class WebSocketDuplex extends Duplex implements FrameSink, TransportConnection {
   readonly reader: WebSocketFrameReader;
   /** Frames encoded in this event-loop turn, not yet written: one, or several in an array; none between turns. */
   private pending: Buffer | Buffer[] | undefined;
@@ -97,7 +98,7 @@ export class WebSocketDuplex extends Duplex implements FrameSink {
     private readonly socket: Socket,
     head: Buffer,
     private readonly limits: WebSocketLimits,
-    private readonly timers: ConnectionTimers<WebSocketDuplex>,
+    private readonly timers: ConnectionTimers<TransportConnection>,
     private readonly traffic: MqttTrafficTotals,
   ) {
     super({ allowHalfOpen: false, decodeStrings: false, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });

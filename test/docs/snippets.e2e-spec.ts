@@ -96,7 +96,7 @@ const compilerOptions = {
   strictPropertyInitialization: false,
   skipLibCheck: true,
   noEmit: true,
-  paths: { 'nestjs-mqtt-ws': [join(repo, 'lib/index.ts')] },
+  paths: { 'nestjs-mqtt-ws': [join(repo, 'lib/index.ts')], 'nestjs-mqtt-ws/testing': [join(repo, 'lib/testing/index.ts')] },
 };
 
 /** The names each package exports (values and types), the first package that exports a name wins. */

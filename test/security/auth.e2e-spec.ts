@@ -56,10 +56,10 @@ class UsersPolicy implements MqttAuthPolicy<User> {
   constructor(private readonly users: UsersService) {}
 
   async authenticate(context: MqttConnectAuthContext) {
-    UsersPolicy.seen.push({ clientId: context.clientId, remoteAddress: context.remoteAddress, url: context.request.url });
+    UsersPolicy.seen.push({ clientId: context.clientId, remoteAddress: context.remoteAddress, url: context.request!.url });
     if (context.username === 'crash') throw new Error('database down');
     if (context.username === 'banned') return MqttConnectReturnCode.NotAuthorized;
-    const token = context.password?.toString() ?? cookie(context.request, 'session');
+    const token = context.password?.toString() ?? cookie(context.request!, 'session');
     return (await this.users.findByToken(token)) ?? false;
   }
 

@@ -64,7 +64,7 @@ describe('behind an HTTPS Nest app', () => {
 class CertificatePolicy implements MqttAuthPolicy {
   readonly seen: string[] = [];
   authenticate({ request }: MqttConnectAuthContext): boolean {
-    const socket = request.socket as TLSSocket;
+    const socket = request!.socket as TLSSocket;
     const certificate = socket.getPeerCertificate();
     this.seen.push(`${socket.authorized}:${certificate.subject?.CN}`);
     return socket.authorized;

@@ -27,6 +27,9 @@ const BAD_INPUT = 'test/security/bad-input.e2e-spec.ts';
 const SLOW = 'test/security/slow-consumer.e2e-spec.ts';
 const QUEUE = 'test/security/offline-queue.e2e-spec.ts';
 const CONTRACT_SPEC = 'test/broker/aedes-contract.e2e-spec.ts';
+const TCP_SPEC = 'test/transport/tcp-listener.e2e-spec.ts';
+const TCP_SERVER = 'lib/transport/mqtt-tcp.server.ts';
+const TCP_CONNECTION = 'lib/transport/mqtt-tcp.connection.ts';
 
 const GUARD = 'lib/security/handshake-guard.ts';
 const LIMITS = 'lib/security/mqtt-limits.stage.ts';
@@ -199,6 +202,15 @@ export const PROTECTIONS = [
   { name: 'response: only where the requester may publish', edits: [{ file: 'lib/dispatch/mqtt-responder.ts', search: 'if (client !== null && !(await this.mayRespond(client, response))) {', replace: 'if (Number.isNaN(0)) {' }], spec: 'test/mqtt5/api-v5-clients.e2e-spec.ts', test: 'response topic the requester may publish to' },
   { name: 'authenticate: only CONNACK refusal codes', edits: [{ file: HOOKS, search: "if (!CONNACK_REFUSALS.has(reasonCode) || (reasonString !== undefined && typeof reasonString !== 'string')) {", replace: 'if (Number.isNaN(0)) {' }], spec: 'test/mqtt5/api-v5-clients.e2e-spec.ts', test: 'refuses an MQTT 5 client' },
   { name: 'disconnect: only DISCONNECT reason codes', edits: [{ file: 'lib/mqtt.service.ts', search: '!DISCONNECT_REASON_CODES.has(given.code)', replace: 'Number.isNaN(0)' }], spec: 'test/mqtt5/api-disconnect.e2e-spec.ts', test: 'refuses a reason code' },
+  // The tcp listeners (MQTT over TCP and TLS).
+  { name: 'tcp: maxConnections counts TCP and WebSocket together, from the TCP accept', edits: [{ file: TCP_SERVER, search: '(maxConnections > 0 && this.timers.size >= maxConnections) || !this.guard.admitSocket(socket)', replace: '!this.guard.admitSocket(socket)' }], spec: TCP_SPEC, test: 'together against maxConnections' },
+  { name: 'tcp: maxConnectionsPerIp from the TCP accept', edits: [{ file: TCP_SERVER, search: ' || !this.guard.admitSocket(socket)) {', replace: ') {' }], spec: TCP_SPEC, test: 'against maxConnectionsPerIp' },
+  { name: 'tcp: maxPreConnectPayload bytes before the CONNECT', edits: [{ file: TCP_CONNECTION, search: 'if (!this.connected && (this.preConnectBudget -= chunk.length) < 0) {', replace: 'if (!this.connected && (this.preConnectBudget -= chunk.length) < 0 && Number.isNaN(0)) {' }], spec: TCP_SPEC, test: 'more than maxPreConnectPayload' },
+  { name: 'tcp: absolute deadline for the accepted CONNECT', edits: [{ file: TCP_CONNECTION, search: 'this.deadline = Date.now() + limits.connectTimeout;', replace: 'this.deadline = 0;' }], spec: TCP_SPEC, test: 'within connectTimeout' },
+  { name: 'tcp: shutdown ends each connection after what is pending, without waiting for closeTimeout', edits: [{ file: TCP_CONNECTION, search: '  goAway(): void {\n    this.close();', replace: '  goAway(): void {\n    void this.close;' }], spec: TCP_SPEC, test: 'tells every client' },
+  { name: 'tcp: tls serves mqtts:// with the client certificate', edits: [{ file: TCP_SERVER, search: 'const tls = listener.tls;', replace: 'const tls = undefined as TlsOptions | undefined;' }], spec: TCP_SPEC, test: 'verified client certificate' },
+  { name: 'tcp: only a verified client certificate reaches the policy', edits: [{ file: 'lib/broker/aedes/aedes-client.ts', search: "return socket?.authorized === true ? socket.getPeerCertificate() : undefined;", replace: "return socket?.getPeerCertificate !== undefined ? socket.getPeerCertificate() : undefined;" }], spec: TCP_SPEC, test: 'sent none' },
+  { name: 'validation: tcp listener port', edits: [{ file: 'lib/mqtt-ws-options.validator.ts', search: 'if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) fail(`${name}.port`', replace: 'if (Number.isNaN(0)) fail(`${name}.port`' }], spec: TCP_SPEC, test: 'names the mistake' },
 ];
 
 function run(cwd, command, args) {

@@ -1,7 +1,8 @@
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Client } from 'aedes';
 import type { MqttUpgradeRequest } from '../../interfaces/mqtt-upgrade-request.interface.js';
 import type { MqttReasonCode } from '../../interfaces/mqtt5.interface.js';
-import type { MqttBrokerClient, MqttRefusalCode, MqttWill } from '../mqtt-broker.js';
+import type { MqttBrokerClient, MqttRefusalCode, MqttSocketConnection, MqttTransport, MqttWill } from '../mqtt-broker.js';
 import type { MqttConnectionDetails } from '../../security/trusted-proxies.js';
 import { refuseConnection } from './protocol/connection-refusal.js';
 import { holdsQosSubscription } from './protocol/granted-qos.js';
@@ -14,7 +15,7 @@ interface DescribedClient {
   version: number | null;
   clean: boolean;
   will: MqttWill | null;
-  req: MqttUpgradeRequest | undefined;
+  req: MqttUpgradeRequest | MqttSocketConnection | undefined;
   connDetails: MqttConnectionDetails | null;
   [DESCRIPTION]?: AedesClientDescription;
 }
@@ -55,11 +56,17 @@ export class AedesClientDescription implements MqttBrokerClient {
   get remoteAddress(): string | undefined {
     return (this.aedesClient as unknown as DescribedClient).connDetails?.ipAddress;
   }
-  get transport(): 'websocket' | 'stream' {
-    return this.request === undefined ? 'stream' : 'websocket';
+  get transport(): MqttTransport {
+    const origin = (this.aedesClient as unknown as DescribedClient).req;
+    return origin == null ? 'stream' : 'transport' in origin ? origin.transport : 'websocket';
   }
   get request(): MqttUpgradeRequest | undefined {
-    return (this.aedesClient as unknown as DescribedClient).req ?? undefined;
+    const origin = (this.aedesClient as unknown as DescribedClient).req;
+    return origin == null || 'transport' in origin ? undefined : origin;
+  }
+  get certificate(): PeerCertificate | undefined {
+    const socket = (this.aedesClient as unknown as DescribedClient).req?.socket as TLSSocket | undefined;
+    return socket?.authorized === true ? socket.getPeerCertificate() : undefined;
   }
   get will(): MqttWill | null {
     return (this.aedesClient as unknown as DescribedClient).will ?? null;

@@ -16,6 +16,7 @@ import type {
   MqttMessageListener,
   MqttOfflineQueueFilter,
   MqttPublishPacket,
+  MqttSocketConnection,
 } from '../mqtt-broker.js';
 import { aedesClientOf, describeAedesClient, describeAedesClientOrNull } from './aedes-client.js';
 import { readInstalledAedes, verifyAedesBroker, verifyAedesContract } from './aedes-contract.js';
@@ -136,9 +137,13 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     return this.aedes;
   }
 
-  handle(stream: Duplex, request: MqttUpgradeRequest | undefined): void {
-    // Aedes copies `request.connDetails` to `client.connDetails`: the address behind trusted proxies.
-    if (request) (request as MqttUpgradeRequest & { connDetails?: unknown }).connDetails = this.proxies.connectionDetails(request);
+  handle(stream: Duplex, request?: MqttUpgradeRequest | MqttSocketConnection): void {
+    // Aedes copies `request.connDetails` to `client.connDetails`: the address behind trusted proxies
+    // (a TCP connection has no headers: its peer's address). Aedes keeps `request` as `client.req`.
+    if (request) {
+      const described = 'transport' in request ? ({ socket: request.socket, headers: {} } as MqttUpgradeRequest) : request;
+      (request as MqttUpgradeRequest & { connDetails?: unknown }).connDetails = this.proxies.connectionDetails(described);
+    }
     const client = this.aedes.handle(stream, request as IncomingMessage);
     // The same for the maps keyed by topic filter and broker id (GHSA-52qw-whmv-87c5), still empty here.
     const keyed = client as unknown as { subscriptions: object; duplicates: object };

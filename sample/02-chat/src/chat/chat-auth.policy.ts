@@ -32,7 +32,7 @@ export class ChatAuthPolicy implements MqttAuthPolicy<ChatUser> {
   ) {}
 
   async authenticate({ request, clientId }: MqttConnectAuthContext): Promise<MqttAuthenticateResult> {
-    const user = await this.sessions.userFromCookieHeader(request.headers.cookie);
+    const user = await this.sessions.userFromCookieHeader(request?.headers.cookie);
     if (!user) return MqttConnectReturnCode.NotAuthorized;
     if (!clientId.startsWith(`${user.name}-`)) return MqttConnectReturnCode.IdentifierRejected;
     return user;
