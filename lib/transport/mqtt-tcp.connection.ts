@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import type { MqttTrafficTotals } from '../metrics/traffic-totals.js';
 import type { WritableChunk } from './binary-frame.js';
 import type { ConnectionTimers } from './connection-timers.js';
 import type { TransportConnection } from './transport-connection.js';
@@ -74,6 +75,7 @@ export class MqttTcpConnection extends Duplex implements TransportConnection {
     private readonly socket: Socket,
     private readonly limits: TcpConnectionLimits,
     private readonly timers: ConnectionTimers<TransportConnection>,
+    private readonly traffic: MqttTrafficTotals,
   ) {
     super({ allowHalfOpen: false, decodeStrings: false, readableHighWaterMark: HIGH_WATER_MARK, writableHighWaterMark: HIGH_WATER_MARK });
     this.preConnectBudget = limits.maxPreConnectPayload;
@@ -101,6 +103,7 @@ export class MqttTcpConnection extends Duplex implements TransportConnection {
       this.socket.destroy();
       return;
     }
+    this.traffic.bytesReceived += chunk.length;
     if (!this.push(chunk)) this.socket.pause();
   }
 
@@ -174,6 +177,7 @@ export class MqttTcpConnection extends Duplex implements TransportConnection {
    */
   private send(bytes: Buffer, callback: (error?: Error | null) => void): void {
     if (this.closing || !this.socket.writable) return callback();
+    this.traffic.bytesSent += bytes.length;
     if (this.socket.writableLength + this.pendingBytes < HIGH_WATER_MARK) {
       const pending = this.pending;
       if (pending === undefined) {

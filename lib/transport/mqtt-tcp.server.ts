@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import type { MqttTrafficTotals } from '../metrics/traffic-totals.js';
 import type { MqttBroker } from '../broker/mqtt-broker.js';
 import type { MqttTcpListenerOptions } from '../interfaces/mqtt-ws-options.interface.js';
 import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
@@ -26,6 +27,7 @@ export class MqttTcpServer {
     private readonly timers: ConnectionTimers<TransportConnection>,
     private readonly guard: HandshakeGuard,
     connectTimeout: number,
+    private readonly traffic: MqttTrafficTotals,
   ) {
     this.limits = { maxPreConnectPayload: options.maxPreConnectPayload, connectTimeout, closeTimeout: options.closeTimeout };
     const tls = listener.tls;
@@ -76,7 +78,7 @@ export class MqttTcpServer {
       socket.destroy();
       return;
     }
-    const connection = new MqttTcpConnection(socket, this.limits, this.timers);
+    const connection = new MqttTcpConnection(socket, this.limits, this.timers, this.traffic);
     this.broker.handle(connection, { transport: this.transport, socket });
   };
 }

@@ -28,7 +28,8 @@ export class MqttWebSocketServer {
   private readonly limits: WebSocketLimits;
   readonly timers: ConnectionTimers<TransportConnection>;
   private closing = false;
-  private readonly traffic: MqttTrafficTotals = { bytesReceived: 0, bytesSent: 0, handshakesRefused: 0 };
+  /** MQTT bytes of every listener, WebSocket and TCP (the TCP servers add theirs). */
+  readonly traffic: MqttTrafficTotals = { bytesReceived: 0, bytesSent: 0, handshakesRefused: 0 };
 
   constructor(
     private readonly broker: MqttBroker,

@@ -36,8 +36,8 @@ export class MqttWsListener implements OnApplicationBootstrap, BeforeApplication
     private readonly explorer: MqttExplorer,
   ) {
     this.webSocketServer = new MqttWebSocketServer(broker, options);
-    const { timers, guard, connectTimeout } = this.webSocketServer;
-    this.tcpServers = options.tcp.map((listener) => new MqttTcpServer(listener, broker, options, timers, guard, connectTimeout));
+    const { timers, guard, connectTimeout, traffic } = this.webSocketServer;
+    this.tcpServers = options.tcp.map((listener) => new MqttTcpServer(listener, broker, options, timers, guard, connectTimeout, traffic));
   }
 
   /**

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Injectable, type INestApplication } from '@nestjs/common';
 import type { Socket } from 'node:net';
+import mqtt from 'mqtt';
 import { Registry, register as defaultRegistry } from 'prom-client';
 import type { MqttBroker, MqttClientInfo } from '../../lib/broker/mqtt-broker.js';
 import { MqttService, MqttSubscribe, MqttWsModule, type MqttAuthPolicy, type MqttConnectAuthContext } from '../../lib/index.js';
@@ -226,5 +227,34 @@ describe('metrics: registries and prefixes', () => {
       'MqttWsModule: the "metrics" option needs prom-client-not-installed, optional dependencies the app installs itself: npm install prom-client-not-installed@^15.1.0',
     );
     expect((await loadPromClient()).Counter).toBeDefined();
+  });
+});
+
+describe('metrics: MQTT over TCP', () => {
+  it('counts the bytes and clients of a tcp listener beside those of WebSocket', async () => {
+    const registry = new Registry();
+    const { app } = await startApp({ imports: [MqttWsModule.forRoot({ metrics: { registry }, tcp: { port: 0, host: '127.0.0.1' } })] });
+    try {
+      const tcp = app.get(MqttService).endpoints().find((endpoint) => endpoint.startsWith('mqtt://'))!;
+      const before = await value(registry, 'mqtt_bytes_received_total');
+      const client = await mqtt.connectAsync(tcp, { clientId: 'tcp-counted', reconnectPeriod: 0 });
+      try {
+        expect(await value(registry, 'mqtt_clients_connected', { transport: 'tcp' })).toBe(1);
+        const afterConnect = await value(registry, 'mqtt_bytes_received_total');
+        expect(afterConnect).toBeGreaterThan(before);
+        // A QoS 0 PUBLISH of "zero" on "data/a" is 2 + 2 + 6 + 4 = 14 MQTT bytes; a PINGREQ after it fences it.
+        await client.publishAsync('data/a', 'zero', { qos: 0 });
+        await new Promise<void>((resolve) => {
+          client.once('packetreceive', () => resolve());
+          client.sendPing();
+        });
+        expect(await value(registry, 'mqtt_bytes_received_total')).toBe(afterConnect + 14 + 2);
+        expect(await value(registry, 'mqtt_bytes_sent_total')).toBeGreaterThanOrEqual(4 + 2);
+      } finally {
+        await client.endAsync();
+      }
+    } finally {
+      await app.close();
+    }
   });
 });
