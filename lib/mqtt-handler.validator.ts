@@ -14,6 +14,7 @@ import type { MqttSubscribeOptions } from './interfaces/mqtt-subscribe-options.i
 import type { PayloadFormat } from './interfaces/payload-format.type.js';
 import { MQTT_PARAM_ARGS_METADATA } from './mqtt-ws.constants.js';
 import type { TopicFilter } from './topic/index.js';
+import { closestName } from './closest-name.js';
 
 /** Other Nest transports that read a method's parameter decorators from the same metadata key. */
 const OTHER_HANDLER_MARKS: readonly (readonly [key: string, what: string])[] = [
@@ -201,35 +202,6 @@ export function checkEventName(event: unknown, handlerName: string): asserts eve
       (closest === undefined ? '' : `; did you mean '${closest}'?`) +
       ` The events are ${MQTT_EVENT_NAMES.map((name) => `'${name}'`).join(', ')}.`,
   );
-}
-
-/** The candidate nearest to a mistyped name, when it is near enough to be what was meant. */
-export function closestName(name: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
-  for (const candidate of candidates) {
-    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-/** Levenshtein distance; names here are short, so one row of the table is enough. */
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length];
 }
 
 const GLOBAL_ENHANCER_KINDS = [

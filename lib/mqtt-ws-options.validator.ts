@@ -4,6 +4,7 @@ import { AEDES_COUNT_OPTIONS, DEFAULT_MAX_PAYLOAD, DEFAULT_PATH } from './mqtt-w
 import { validateRedisOption } from './cluster/redis-option.validator.js';
 import { resolveMqttSecurityOptions, type ResolvedMqttSecurityOptions } from './security/mqtt-security-options.validator.js';
 import { validateOperationsOptions } from './metrics/mqtt-operations-options.validator.js';
+import { closestName } from './closest-name.js';
 
 export type ResolvedMqttWsOptions = Omit<MqttWsModuleOptions, 'tcp'> &
   Required<Pick<MqttWsModuleOptions, 'path' | 'payloadFormat' | 'allowMissingSubprotocol' | 'maxPayload'>> &
@@ -157,7 +158,7 @@ function keysOf<T>(keys: { [K in keyof Required<T>]: true }): readonly string[] 
 function rejectUnknownKeys(options: object, known: readonly string[], prefix: string): void {
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
-    const closest = closestKey(key, known);
+    const closest = closestName(key, known);
     const hint = closest === undefined ? '' : ` Did you mean "${prefix}${closest}"?`;
     throw new Error(
       `MqttWsModule: unknown option "${prefix}${key}".${hint} The ${prefix === '' ? '' : `"${prefix.slice(0, -1)}" `}options are: ${known.join(', ')}.`,
@@ -165,29 +166,3 @@ function rejectUnknownKeys(options: object, known: readonly string[], prefix: st
   }
 }
 
-/** The known key nearest to `key`, if it is near enough to be the one meant (case and one typo per three letters). */
-function closestKey(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
-  for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-/** Levenshtein distance with adjacent transpositions counting one (`ulr` is one edit from `url`). */
-function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1);
-    }
-  }
-  return rows[a.length][b.length];
-}

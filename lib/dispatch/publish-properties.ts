@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { MqttOutgoingProperties } from '../interfaces/mqtt-publish-options.interface.js';
 import type { MqttPublishProperties } from '../interfaces/mqtt5.interface.js';
-import { closestName } from '../mqtt-handler.validator.js';
+import { closestName } from '../closest-name.js';
 import { topicNameError } from '../topic/index.js';
 
 /** The properties `MqttService.publish` accepts, and the type each one must have. */
