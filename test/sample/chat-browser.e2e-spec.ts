@@ -1,33 +1,12 @@
 /// <reference lib="dom" />
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { joinRoom, PASSWORDS, signIn, startChat, type DemoUser, type RunningChat } from './chat-app.js';
+import { assertChromium, CHROMIUM, CHROMIUM_ARGS, describeInChromium } from '../utils/chromium.js';
 
-/** Debian's chromium (Playwright cannot download its own browser here); CHROMIUM_PATH points elsewhere. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOT = fileURLToPath(new URL('../../docs/chat.png', import.meta.url));
-const IN_CI = process.env.CI === 'true';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
 
-if (!HAS_CHROMIUM) {
-  const bar = '!'.repeat(78);
-  console.warn(
-    `\n${bar}\n!! ${CHROMIUM} is missing: the chat's browser test is ${IN_CI ? 'FAILING (CI=true)' : 'SKIPPED'}.\n` +
-      `!! Install it with: apt-get install -y chromium\n${bar}\n`,
-  );
-}
-
-(HAS_CHROMIUM || IN_CI ? describe : describe.skip)('sample 02: the chat in Chromium, two users in two browser contexts', () => {
+describeInChromium("the chat's browser test")('sample 02: the chat in Chromium, two users in two browser contexts', () => {
   let chat: RunningChat;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
@@ -65,7 +44,7 @@ if (!HAS_CHROMIUM) {
     page.locator('#presence li').evaluateAll((items) => items.map((li) => `${(li as HTMLElement).dataset.user}:${(li as HTMLElement).dataset.status}`));
 
   beforeAll(async () => {
-    if (!HAS_CHROMIUM) throw new Error(`${CHROMIUM} is required when CI=true: .ci/run must apt-get install chromium`);
+    assertChromium();
     chat = await startChat();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     [alice, bob] = await Promise.all([openPage(), openPage()]);

@@ -1,5 +1,4 @@
 /// <reference lib="dom" />
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,32 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { TestClient } from '../utils/mqtt-client.js';
 import { startSample, type RunningSample } from './sample-app.js';
+import { assertChromium, CHROMIUM, CHROMIUM_ARGS, describeInChromium } from '../utils/chromium.js';
 
-/** Debian's chromium (Playwright cannot download its own browser here); CHROMIUM_PATH points elsewhere. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOT = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
-const IN_CI = process.env.CI === 'true';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
 
-if (!HAS_CHROMIUM) {
-  const bar = '!'.repeat(78);
-  console.warn(
-    `\n${bar}\n!! ${CHROMIUM} is missing: the dashboard's browser test is ${IN_CI ? 'FAILING (CI=true)' : 'SKIPPED'}.\n` +
-      `!! Install it with: apt-get install -y chromium\n${bar}\n`,
-  );
-}
-
-(HAS_CHROMIUM || IN_CI ? describe : describe.skip)('sample 01: the dashboard in Chromium', () => {
+describeInChromium("the dashboard's browser test")('sample 01: the dashboard in Chromium', () => {
   let sample: RunningSample;
   let userDataDir: string;
   let browser: BrowserContext;
@@ -58,7 +36,7 @@ if (!HAS_CHROMIUM) {
     page.waitForFunction(([css, value]) => document.querySelector(css)?.textContent?.includes(value), [selector, expected]);
 
   beforeAll(async () => {
-    if (!HAS_CHROMIUM) throw new Error(`${CHROMIUM} is required when CI=true: .ci/run must apt-get install chromium`);
+    assertChromium();
     sample = await startSample();
     for (const id of ['d1', 'd2', 'd3']) await connectDevice(id);
     // launch() refuses --user-data-dir; a persistent context on a fresh directory is the same thing.
