@@ -23,7 +23,7 @@ import { filterOfflineQueue } from './offline-queue.persistence.js';
 import { bindPacketSizeLimit, limitPacketSize } from './packet-size.limit.js';
 import { installProtocolConformance, protocolConformanceStage } from './protocol/mqtt-protocol.conformance.js';
 import { bindStrictPacketParser, installStrictPacketParser } from './protocol/strict-packet-parser.js';
-import { DEFAULT_MAX_INFLIGHT_INBOUND, limitInboundQos2 } from './inbound-qos2.limit.js';
+import { DEFAULT_MAX_INFLIGHT_INBOUND, limitInboundQos2, releaseInboundQos2OnCleanClose } from './inbound-qos2.limit.js';
 import { installQos2ReleaseFix } from './qos2-release.js';
 import { bindSlowConsumerLimit, limitBufferedBytes } from './slow-consumer.limit.js';
 
@@ -98,6 +98,7 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
       // Aedes 2.0.0-beta.1 dropped 1.2's bound on QoS 2 messages awaiting PUBREL (inbound-qos2.limit.ts).
       const maxInflightInbound = settings.brokerOptions.maxInflightInbound;
       limitInboundQos2(aedes.persistence as never, typeof maxInflightInbound === 'number' ? maxInflightInbound : DEFAULT_MAX_INFLIGHT_INBOUND);
+      releaseInboundQos2OnCleanClose(aedes as never, aedes.persistence as never);
     } catch (error) {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       throw error;
