@@ -25,6 +25,8 @@ import { installProtocolConformance, protocolConformanceStage } from './protocol
 import { bindStrictPacketParser, installStrictPacketParser } from './protocol/strict-packet-parser.js';
 import { DEFAULT_MAX_INFLIGHT_INBOUND, limitInboundQos2, releaseInboundQos2OnCleanClose } from './inbound-qos2.limit.js';
 import { installQos2ReleaseFix } from './qos2-release.js';
+import { advertiseSharedSubscriptions, serveSharedSubscriptions } from './protocol/shared-subscriptions.js';
+import mqttPacket from 'mqtt-packet';
 import { bindSlowConsumerLimit, limitBufferedBytes } from './slow-consumer.limit.js';
 
 /** What the adapter needs besides the hook stages: Aedes' own options and the limits it enforces on bytes. */
@@ -111,10 +113,17 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     aedes._heartbeatInterval?.unref();
     aedes._clearWillInterval?.unref();
     const broker = new AedesMqttBroker(aedes, settings);
+    // Shared subscriptions need every member of a group in view: one instance with its own emitter.
+    if (broker.servesSharedSubscriptions) advertiseSharedSubscriptions(mqttPacket as never);
     broker.installHooks();
     installProtocolConformance(aedes);
     broker.forwardEvents();
     return broker;
+  }
+
+  /** One broker, its own emitter (no `mq`, no Redis): this process sees every subscriber of a group. */
+  get servesSharedSubscriptions(): boolean {
+    return this.settings.brokerOptions.mq === undefined;
   }
 
   get id(): string {
@@ -148,6 +157,7 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     limitPacketSize(client, this.settings.maxPacketSize);
     if (this.settings.maxBufferedBytes > 0) limitBufferedBytes(client, this.settings.maxBufferedBytes);
     installStrictPacketParser(client);
+    if (this.servesSharedSubscriptions) serveSharedSubscriptions(stream);
   }
 
   publish(packet: MqttPublishPacket, done: MqttDone): void {
