@@ -22,13 +22,14 @@ const SHARE_PREFIX = '$share/';
 const SHARED = Symbol('sharedSubscriptions');
 /** Streams of clients of a broker that serves shared subscriptions. */
 const SERVING = new WeakSet<object>();
-/** Members (client ids) of each group, by `group\0filter`. */
+/** Members (client ids) of each group, by `brokerId\0group\0filter` (several brokers may share a process). */
 const groups = new Map<string, string[]>();
 /** The group of a subscription object the parser rewrote. */
 const groupOfSubscription = new WeakMap<object, string>();
 
 interface SharingClient {
   id: string;
+  broker: { id: string };
   version: number | null;
   clean: boolean;
   conn: Duplex;
@@ -93,7 +94,7 @@ export function joinSharedGroups(subscriptions: readonly (ParsedSubscription & {
     if (own.get(subscription.topic) === group) continue;
     if (own.has(subscription.topic)) leave(sharing, subscription.topic);
     own.set(subscription.topic, group);
-    const key = `${group}\0${subscription.topic}`;
+    const key = groupKey(sharing, group, subscription.topic);
     const members = groups.get(key);
     if (members === undefined) groups.set(key, [sharing.id]);
     else members.push(sharing.id);
@@ -108,11 +109,15 @@ export function leaveSharedGroups(client: Client): void {
   for (const filter of [...own.keys()]) leave(sharing, filter);
 }
 
+function groupKey(client: SharingClient, group: string, filter: string): string {
+  return `${client.broker.id}\0${group}\0${filter}`;
+}
+
 function leave(client: SharingClient, filter: string): void {
   const group = client[SHARED]?.get(filter);
   if (group === undefined) return;
   client[SHARED]!.delete(filter);
-  const key = `${group}\0${filter}`;
+  const key = groupKey(client, group, filter);
   const members = groups.get(key);
   if (members === undefined) return;
   const index = members.indexOf(client.id);
@@ -132,7 +137,7 @@ export function forwardToSharedMember<T>(client: Client, packet: T): T | null {
   for (const [filter, group] of own) {
     if (!topicMatchesFilter(filter, topic)) continue;
     shared = true;
-    const members = groups.get(`${group}\0${filter}`);
+    const members = groups.get(groupKey(client as unknown as SharingClient, group, filter));
     if (members !== undefined && members[(brokerCounter ?? 0) % members.length] === (client as unknown as SharingClient).id) return packet;
   }
   return shared ? null : packet;
