@@ -9,6 +9,7 @@ import { setOutgoingDupFlag } from './outgoing-dup-flag.js';
 import { checkV5Forward, limitV5Deliveries, releaseV5Slot } from './v5-outbound-limits.js';
 import { countIdentifiedSubscriptions, withAllSubscriptionIdentifiers } from './subscription-identifiers.js';
 import { forwardToSharedMember, joinSharedGroups, leaveSharedGroups } from './shared-subscriptions.js';
+import { endQueueOfResumedSession, keepQueueOfResumedSession } from './v5-session-resume.js';
 import { answerSubscribe, noteSubscriptionGrant, storeGrantedSubscriptionsOnly } from './subscription-grants.js';
 
 const DELIVERIES_PREPARED = Symbol('deliveriesPrepared');
@@ -80,7 +81,11 @@ function dropWillDelayInterval(properties: { willDelayInterval?: number }): void
  * the adapter's `handle`.
  */
 export function installProtocolConformance(broker: Aedes): void {
-  broker.on('connackSent', (_connack: unknown, client: Client) => releaseHeldDeliveries(client));
+  broker.on('connackSent', (_connack: unknown, client: Client) => {
+    releaseHeldDeliveries(client);
+    keepQueueOfResumedSession(client);
+  });
+  broker.on('clientReady', (client: Client) => endQueueOfResumedSession(client));
   broker.on('ack', (_packet: unknown, client: Client) => releaseV5Slot(client));
   // First, so that every other listener sees the granted QoS.
   broker.prependListener('subscribe', answerSubscribe);
