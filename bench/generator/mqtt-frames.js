@@ -24,30 +24,32 @@ export function frame(transport, packet) {
   return Buffer.concat([header, packet]);
 }
 
-export function encode(transport, packet) {
-  return frame(transport, mqttPacket.generate(packet));
+/** `protocolVersion` 5 encodes MQTT 5 packets (with an empty property list); 4 is MQTT 3.1.1. */
+export function encode(transport, packet, protocolVersion = 4) {
+  return frame(transport, mqttPacket.generate(packet, { protocolVersion }));
 }
 
-export function connectFrame(transport, clientId, keepalive = 0) {
-  return encode(transport, { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive });
+export function connectFrame(transport, clientId, keepalive = 0, protocolVersion = 4) {
+  return encode(transport, { cmd: 'connect', protocolId: 'MQTT', protocolVersion, clean: true, clientId, keepalive }, protocolVersion);
 }
 
-export function subscribeFrame(transport, messageId, topic, qos) {
-  return encode(transport, { cmd: 'subscribe', messageId, subscriptions: [{ topic, qos }] });
+export function subscribeFrame(transport, messageId, topic, qos, protocolVersion = 4) {
+  return encode(transport, { cmd: 'subscribe', messageId, subscriptions: [{ topic, qos }] }, protocolVersion);
 }
 
 /**
  * `count` PUBLISH frames back to back in one buffer, written to the socket at once (as a busy client's
  * packets reach the broker anyway), with where each one's message id and payload start.
  */
-export function publishBatch(transport, { topic, payload, qos, count = 1 }) {
-  const packet = mqttPacket.generate({ cmd: 'publish', topic, payload, qos, messageId: qos > 0 ? 1 : undefined, retain: false, dup: false });
+export function publishBatch(transport, { topic, payload, qos, count = 1, protocolVersion = 4 }) {
+  const packet = mqttPacket.generate({ cmd: 'publish', topic, payload, qos, messageId: qos > 0 ? 1 : undefined, retain: false, dup: false }, { protocolVersion });
   const one = frame(transport, packet);
   const frameHeader = one.length - packet.length;
   let lengthBytes = 1;
   while (packet[lengthBytes] & 0x80) lengthBytes++;
   const idOffset = frameHeader + 1 + lengthBytes + 2 + Buffer.byteLength(topic);
-  const payloadOffset = idOffset + (qos > 0 ? 2 : 0);
+  // MQTT 5: a property length (0) comes before the payload.
+  const payloadOffset = idOffset + (qos > 0 ? 2 : 0) + (protocolVersion === 5 ? 1 : 0);
   const buffer = Buffer.alloc(one.length * count);
   const idOffsets = [];
   const payloadOffsets = [];

@@ -22,7 +22,9 @@ export class RawMqttClient {
   autoAck = false;
   closed = false;
 
-  constructor({ port, host = '127.0.0.1', transport, path = '/mqtt' }) {
+  constructor({ port, host = '127.0.0.1', transport, path = '/mqtt', protocolVersion = 4 }) {
+    /** 4: MQTT 3.1.1; 5: MQTT 5.0 (packets with properties, which the reader skips). */
+    this.protocolVersion = protocolVersion;
     this.port = port;
     this.host = host;
     this.ws = transport === 'ws';
@@ -61,7 +63,7 @@ export class RawMqttClient {
           if (returnCode === 'upgraded') {
             this.waiter.expects = 'CONNACK';
             this.waiter.type = CONNACK;
-            socket.write(connectFrame(this.transport, clientId, keepalive));
+            socket.write(connectFrame(this.transport, clientId, keepalive, this.protocolVersion));
             return;
           }
           this.waiter = null;
@@ -72,7 +74,7 @@ export class RawMqttClient {
         },
       };
       socket.once('connect', () => {
-        if (!this.ws) return socket.write(connectFrame(this.transport, clientId, keepalive));
+        if (!this.ws) return socket.write(connectFrame(this.transport, clientId, keepalive, this.protocolVersion));
         socket.write(
           `GET ${this.path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
             `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n` +
@@ -93,7 +95,7 @@ export class RawMqttClient {
           else resolve(granted);
         },
       };
-      this.socket.write(subscribeFrame(this.transport, 1, topic, qos));
+      this.socket.write(subscribeFrame(this.transport, 1, topic, qos, this.protocolVersion));
     });
   }
 
@@ -210,13 +212,14 @@ export class RawMqttClient {
         payloadStart += 2;
         if (this.autoAck) this.acks.push(messageId);
       }
+      if (this.protocolVersion === 5) payloadStart = skipProperties(buffer, payloadStart);
       this.onPublish(buffer, payloadStart, end, qos, messageId);
     } else if (type === PUBACK) {
       this.onPuback(buffer.readUInt16BE(body));
     } else if (type === CONNACK) {
       if (this.waiter?.type === CONNACK) this.waiter.resolve(buffer[body + 1]);
     } else if (type === SUBACK) {
-      if (this.waiter?.type === SUBACK) this.waiter.resolve(buffer[body + 2]);
+      if (this.waiter?.type === SUBACK) this.waiter.resolve(buffer[this.protocolVersion === 5 ? skipProperties(buffer, body + 2) : body + 2]);
     }
   }
 
@@ -238,4 +241,17 @@ export class RawMqttClient {
     this.acks.length = 0;
     this.socket.write(out);
   }
+}
+
+/** The offset after an MQTT 5 property list (its variable-length size, then the properties). */
+function skipProperties(buffer, offset) {
+  let length = 0;
+  let multiplier = 1;
+  let byte;
+  do {
+    byte = buffer[offset++];
+    length += (byte & 0x7f) * multiplier;
+    multiplier *= 128;
+  } while (byte & 0x80);
+  return offset + length;
 }

@@ -27,6 +27,11 @@ async function openClients(endpoint, count, prefix, { concurrency = 64, keepaliv
   return clients;
 }
 
+/** The MQTT 5 cases speak protocol level 5 on the same endpoint. */
+function withProtocolVersion(endpoint, protocolVersion) {
+  return protocolVersion === 5 ? { ...endpoint, protocolVersion } : endpoint;
+}
+
 function closeAll(clients) {
   for (const client of clients) client?.destroy();
 }
@@ -83,7 +88,7 @@ function windowedPublisher(client, batch, { qos, window }, counters) {
 
 function startPublishers(publishers, { topicOf, payloadOf, qos, batchSize, window }, counters) {
   return publishers.map((client, index) => {
-    const batch = publishBatch(client.transport, { topic: topicOf(index), payload: payloadOf(index), qos, count: batchSize });
+    const batch = publishBatch(client.transport, { topic: topicOf(index), payload: payloadOf(index), qos, count: batchSize, protocolVersion: client.protocolVersion });
     return windowedPublisher(client, batch, { qos, window }, counters);
   });
 }
@@ -107,7 +112,9 @@ async function measureWindow({ warmupMs, windowMs }, mark, count) {
  * connects to `subscriberEndpoint` when the target has one (another instance of a cluster).
  */
 export async function fanIn(params, { mark }) {
-  const { endpoint, subscriberEndpoint = endpoint, publishers: n, qos, payloadSize, batchSize, window, seed } = params;
+  const { publishers: n, qos, payloadSize, batchSize, window, seed } = params;
+  const endpoint = withProtocolVersion(params.endpoint, params.protocolVersion);
+  const subscriberEndpoint = withProtocolVersion(params.subscriberEndpoint ?? params.endpoint, params.protocolVersion);
   const random = createRandom(seed);
   const prefix = `fi${random.id(4)}-`;
   const [subscriber] = await openClients(subscriberEndpoint, 1, `${prefix}s`);
@@ -142,7 +149,8 @@ export async function fanIn(params, { mark }) {
  * together. A message leaves the publisher's window once N deliveries came in for it (on average).
  */
 export async function fanOut(params, { mark }) {
-  const { endpoint, subscribers: n, qos, payloadSize, batchSize, window, seed } = params;
+  const { subscribers: n, qos, payloadSize, batchSize, window, seed } = params;
+  const endpoint = withProtocolVersion(params.endpoint, params.protocolVersion);
   const random = createRandom(seed);
   const prefix = `fo${random.id(4)}-`;
   const subscribers = await openClients(endpoint, n, `${prefix}s`);

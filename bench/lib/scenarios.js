@@ -51,21 +51,41 @@ const LATENCY_METRICS = [
   { key: 'max', label: 'max ms', unit: 'ms', better: 'lower' },
 ];
 
+/**
+ * The MQTT 5 cases (issue 13 item 7): the same load as the 3.1.1 scenario, with every client
+ * speaking protocol level 5 (no properties: the protocol's own cost). No budget of their own; the
+ * report sets them beside their 3.1.1 scenario.
+ */
+function mqtt5(scenario) {
+  return {
+    ...scenario,
+    id: `${scenario.id}-v5`,
+    title: `${scenario.title}, MQTT 5`,
+    summary: `${scenario.summary}; MQTT 5.0 clients`,
+    budget: null,
+    params: { ...scenario.params, protocolVersion: 5 },
+  };
+}
+
+const FAN_OUT = {
+  id: 'fan-out',
+  title: 'Fan-out, QoS 0, 64 B',
+  summary: '1 publisher → 100 subscribers of its topic, QoS 0, 64 B; deliveries per second (all subscribers)',
+  workload: 'fanOut',
+  group: 'broker',
+  budget: 'throughput',
+  params: { subscribers: 100, qos: 0, payloadSize: 64, batchSize: 8, window: 64 },
+  metrics: throughput,
+};
+
 export const SCENARIOS = [
   fanIn(0, 64),
   fanIn(0, 1024),
   fanIn(1, 64),
   fanIn(1, 1024),
-  {
-    id: 'fan-out',
-    title: 'Fan-out, QoS 0, 64 B',
-    summary: '1 publisher → 100 subscribers of its topic, QoS 0, 64 B; deliveries per second (all subscribers)',
-    workload: 'fanOut',
-    group: 'broker',
-    budget: 'throughput',
-    params: { subscribers: 100, qos: 0, payloadSize: 64, batchSize: 8, window: 64 },
-    metrics: throughput,
-  },
+  mqtt5(fanIn(1, 64)),
+  FAN_OUT,
+  mqtt5(FAN_OUT),
   {
     id: 'latency',
     title: 'Latency at 5,000 msgs/s',

@@ -30,7 +30,7 @@ describe('MQTT 5.0 with Paho Python', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const connack = events.find((event) => event.event === 'connack')!;
-    expect(connack).toMatchObject({ reasonCode: 0, sharedAvailable: 0 });
+    expect(connack).toMatchObject({ reasonCode: 0, sharedAvailable: 1 });
     expect(events.find((event) => event.event === 'suback')).toMatchObject({ reasonCodes: [1] });
     expect(events.find((event) => event.event === 'message')).toMatchObject({
       topic: 'paho/t',

@@ -60,6 +60,49 @@ describe('MQTT 5.0 sessions (MQTT.js, protocol level 5)', () => {
     }
   });
 
+  it('delivers the messages queued after a connection was lost (no DISCONNECT) once the session resumes', async () => {
+    const first = await connectWithConnack({ clientId: 'queued-lost', clean: false, properties: { sessionExpiryInterval: 60 } });
+    await first.client.subscribeAsync('queued-lost/t', { qos: 1 });
+    const closed = new Promise<void>((resolve) => first.client.once('close', () => resolve()));
+    (first.client as unknown as { stream: { destroy(): void } }).stream.destroy();
+    await closed;
+    await first.client.endAsync(true);
+    const publisher = await TestClient.connect(url, { ...V5, clientId: 'queued-lost-pub' });
+    await publisher.publish('queued-lost/t', 'while away', { qos: 1 });
+    await publisher.end();
+    const client = mqtt.connect(url, { ...V5, reconnectPeriod: 0, clientId: 'queued-lost', clean: false, properties: { sessionExpiryInterval: 60 } });
+    const message = new Promise<string>((resolve) => client.once('message', (_topic, payload) => resolve(payload.toString())));
+    const connack = await new Promise<mqtt.IConnackPacket>((resolve) => client.once('connect', resolve));
+    try {
+      expect(connack.sessionPresent).toBe(true);
+      expect(await message).toBe('while away');
+    } finally {
+      await client.endAsync();
+    }
+  });
+
+  it('[MQTT-3.1.2-5] delivers the queued messages of a session resumed with Clean Start 0 and no Session Expiry on the new connection', async () => {
+    const first = await connectWithConnack({ clientId: 'resume-zero', clean: false, properties: { sessionExpiryInterval: 60 } });
+    await first.client.subscribeAsync('resume-zero/t', { qos: 1 });
+    await first.client.endAsync();
+    const publisher = await TestClient.connect(url, { ...V5, clientId: 'resume-zero-pub' });
+    await publisher.publish('resume-zero/t', 'kept', { qos: 1 });
+    await publisher.end();
+    const client = mqtt.connect(url, { ...V5, reconnectPeriod: 0, clientId: 'resume-zero', clean: false });
+    const message = new Promise<string>((resolve) => client.once('message', (_topic, payload) => resolve(payload.toString())));
+    const connack = await new Promise<mqtt.IConnackPacket>((resolve) => client.once('connect', resolve));
+    try {
+      expect(connack.sessionPresent).toBe(true);
+      expect(await message).toBe('kept');
+    } finally {
+      await client.endAsync();
+    }
+    // Session Expiry 0 on that connection: the session ended with it.
+    const { client: after, connack: afterConnack } = await connectWithConnack({ clientId: 'resume-zero', clean: false });
+    expect(afterConnack.sessionPresent).toBe(false);
+    await after.endAsync();
+  });
+
   it('ends a session with Session Expiry Interval 0 (the default) with the connection', async () => {
     const first = await connectWithConnack({ clientId: 'ephemeral', clean: false });
     await first.client.subscribeAsync('ephemeral/t', { qos: 1 });

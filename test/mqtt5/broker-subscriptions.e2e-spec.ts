@@ -91,4 +91,36 @@ describe('MQTT 5.0 subscription options (MQTT.js, protocol level 5)', () => {
       await Promise.all([client.end(), publisher.end()]);
     }
   });
+
+  it('[MQTT-4.8.2] shared subscriptions $share/{group}/{filter}: each message to one member of the group, in turn; a plain subscriber gets every message; no retained message on subscribe', async () => {
+    const publisher = await TestClient.connect(url, { ...V5, clientId: 'share-pub' });
+    await publisher.publish('share/t', 'retained', { qos: 1, retain: true });
+    const members = [await TestClient.connect(url, { ...V5, clientId: 'share-m1' }), await TestClient.connect(url, { ...V5, clientId: 'share-m2' })];
+    const other = await TestClient.connect(url, { ...V5, clientId: 'share-other-group' });
+    const plain = await TestClient.connect(url, { ...V5, clientId: 'share-plain' });
+    try {
+      for (const member of members) await member.subscribe('$share/g/share/+', 1);
+      await other.subscribe('$share/h/share/+', 1);
+      await plain.client.subscribeAsync('share/t', { qos: 1, rh: 2 });
+      const count = 10;
+      for (let i = 0; i < count; i++) await publisher.publish('share/t', `m${i}`, { qos: 1 });
+      await plain.waitFor(count);
+      await other.waitFor(count);
+      const received = members.map((member) => member.received().map((message) => message.payload.toString()));
+      // Each message once in group g, spread over both members; group h (one member) gets them all.
+      expect([...received[0], ...received[1]].sort()).toEqual(Array.from({ length: count }, (_, i) => `m${i}`).sort());
+      expect(received[0].length).toBeGreaterThan(0);
+      expect(received[1].length).toBeGreaterThan(0);
+      expect(other.received()).toHaveLength(count);
+      expect(received.flat()).not.toContain('retained');
+      // A member that unsubscribes leaves the group: the other gets every message.
+      await members[0].client.unsubscribeAsync('$share/g/share/+');
+      await publisher.publish('share/t', 'after', { qos: 1 });
+      await members[1].waitFor(received[1].length + 1);
+      expect(members[1].received().at(-1)?.payload.toString()).toBe('after');
+    } finally {
+      await publisher.publish('share/t', '', { qos: 1, retain: true });
+      await Promise.all([...members, other, plain, publisher].map((client) => client.end()));
+    }
+  });
 });

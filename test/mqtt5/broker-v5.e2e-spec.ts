@@ -36,11 +36,12 @@ describe('MQTT 5.0 server side (MQTT.js, protocol level 5)', () => {
     });
   }
 
-  it('accepts a protocol level 5 CONNECT with a v5 CONNACK that advertises honestly (shared subscriptions unavailable)', async () => {
+  it('accepts a protocol level 5 CONNECT with a v5 CONNACK that advertises honestly', async () => {
     const { client, connack } = await connectWithConnack({ clientId: 'v5-connack' });
     try {
       expect(connack.reasonCode).toBe(0);
-      expect(connack.properties?.sharedSubscriptionAvailable).toBe(false);
+      // A single instance serves shared subscriptions (absent or 1: available).
+      expect(connack.properties?.sharedSubscriptionAvailable).not.toBe(false);
       // maxPacketSize's default, maxInflightInbound's default, inbound topic aliases.
       expect(connack.properties).toMatchObject({ maximumPacketSize: 1024 * 1024, receiveMaximum: 1000, topicAliasMaximum: 10 });
       // Available unless said otherwise [MQTT-3.2.2-*]: retain, wildcards, subscription identifiers, QoS 2.
@@ -164,6 +165,33 @@ describe('MQTT 5.0 server side (MQTT.js, protocol level 5)', () => {
 });
 
 describe('MQTT 5.0 server side: shutdown, Server Keep Alive, shared subscriptions', () => {
+  it('Will Delay Interval: the will comes after the delay, and not at all when the session resumes within it', async () => {
+    const { app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] });
+    const watcher = await TestClient.connect(url, { ...V5, clientId: 'delay-watcher' });
+    try {
+      await watcher.subscribe('delay/+', 0);
+      const will = (topic: string) => ({ topic, payload: Buffer.from(topic), qos: 0 as const, retain: false, properties: { willDelayInterval: 1 } });
+      const session = { ...V5, reconnectPeriod: 0, clean: false, properties: { sessionExpiryInterval: 30 } };
+      const resumed = await mqtt.connectAsync(url, { ...session, clientId: 'delay-resumed', will: will('delay/resumed') });
+      const sent = await mqtt.connectAsync(url, { ...session, clientId: 'delay-sent', will: will('delay/sent') });
+      const droppedAt = Date.now();
+      for (const client of [resumed, sent]) (client as unknown as { stream: { destroy(): void } }).stream.destroy();
+      await Promise.all([resumed.endAsync(true), sent.endAsync(true)]);
+      const back = await mqtt.connectAsync(url, { ...session, clientId: 'delay-resumed' });
+      const [message] = await watcher.waitFor(1);
+      expect(message.topic).toBe('delay/sent');
+      expect(Date.now() - droppedAt).toBeGreaterThanOrEqual(900);
+      // A marker published after the will: the resumed session's will would have come before it.
+      await watcher.publish('delay/marker', 'm');
+      await watcher.waitFor(2);
+      expect(watcher.received().map((received) => received.topic)).toEqual(['delay/sent', 'delay/marker']);
+      await back.endAsync();
+    } finally {
+      await watcher.end();
+      await app.close();
+    }
+  });
+
   it('sends a v5 client DISCONNECT 0x8B (server shutting down) on app.close(), before the connection closes; a 3.1.1 client just loses the connection', async () => {
     const { app, url } = await startApp({ imports: [MqttWsModule.forRoot({ closeTimeout: 500 })] });
     const v5 = await mqtt.connectAsync(url, { ...V5, clientId: 'shutdown-v5', reconnectPeriod: 0 });
@@ -192,10 +220,10 @@ describe('MQTT 5.0 server side: shutdown, Server Keep Alive, shared subscription
     }
   });
 
-  it('answers a shared subscription $share/g/t with 0x9E (Shared Subscriptions not supported), which the CONNACK announced', async () => {
+  it('answers a shared subscription of a session that outlives its connection with 0x9E (Shared Subscriptions not supported)', async () => {
     const { app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] });
     try {
-      const client = await TestClient.connect(url, { ...V5, clientId: 'share-v5' });
+      const client = await TestClient.connect(url, { ...V5, clientId: 'share-v5', clean: false, properties: { sessionExpiryInterval: 60 } });
       // MQTT.js rejects a SUBACK with a failure code, and carries the SUBACK.
       const error = (await client.subscribe(['$share/g/t', 'plain/t'], 1).catch((caught: unknown) => caught)) as { packet?: { granted?: number[] } };
       expect(error.packet?.granted).toEqual([MqttReasonCode.SharedSubscriptionsNotSupported, 1]);

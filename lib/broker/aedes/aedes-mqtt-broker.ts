@@ -24,8 +24,10 @@ import { filterOfflineQueue } from './offline-queue.persistence.js';
 import { bindPacketSizeLimit, limitPacketSize } from './packet-size.limit.js';
 import { installProtocolConformance, protocolConformanceStage } from './protocol/mqtt-protocol.conformance.js';
 import { bindStrictPacketParser, installStrictPacketParser } from './protocol/strict-packet-parser.js';
-import { DEFAULT_MAX_INFLIGHT_INBOUND, limitInboundQos2 } from './inbound-qos2.limit.js';
+import { DEFAULT_MAX_INFLIGHT_INBOUND, limitInboundQos2, releaseInboundQos2OnCleanClose } from './inbound-qos2.limit.js';
 import { installQos2ReleaseFix } from './qos2-release.js';
+import { advertiseSharedSubscriptions, serveSharedSubscriptions } from './protocol/shared-subscriptions.js';
+import mqttPacket from 'mqtt-packet';
 import { bindSlowConsumerLimit, limitBufferedBytes } from './slow-consumer.limit.js';
 
 /** What the adapter needs besides the hook stages: Aedes' own options and the limits it enforces on bytes. */
@@ -99,6 +101,7 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
       // Aedes 2.0.0-beta.1 dropped 1.2's bound on QoS 2 messages awaiting PUBREL (inbound-qos2.limit.ts).
       const maxInflightInbound = settings.brokerOptions.maxInflightInbound;
       limitInboundQos2(aedes.persistence as never, typeof maxInflightInbound === 'number' ? maxInflightInbound : DEFAULT_MAX_INFLIGHT_INBOUND);
+      releaseInboundQos2OnCleanClose(aedes as never, aedes.persistence as never);
     } catch (error) {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       throw error;
@@ -111,10 +114,17 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     aedes._heartbeatInterval?.unref();
     aedes._clearWillInterval?.unref();
     const broker = new AedesMqttBroker(aedes, settings);
+    // Shared subscriptions need every member of a group in view: one instance with its own emitter.
+    if (broker.servesSharedSubscriptions) advertiseSharedSubscriptions(mqttPacket as never);
     broker.installHooks();
     installProtocolConformance(aedes);
     broker.forwardEvents();
     return broker;
+  }
+
+  /** One broker, its own emitter (no `mq`, no Redis): this process sees every subscriber of a group. */
+  get servesSharedSubscriptions(): boolean {
+    return this.settings.brokerOptions.mq === undefined;
   }
 
   get id(): string {
@@ -152,6 +162,7 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     limitPacketSize(client, this.settings.maxPacketSize);
     if (this.settings.maxBufferedBytes > 0) limitBufferedBytes(client, this.settings.maxBufferedBytes);
     installStrictPacketParser(client);
+    if (this.servesSharedSubscriptions) serveSharedSubscriptions(stream);
   }
 
   publish(packet: MqttPublishPacket, done: MqttDone): void {

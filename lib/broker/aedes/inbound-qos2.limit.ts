@@ -46,3 +46,19 @@ export function limitInboundQos2(persistence: IncomingStore, limit: number): voi
     });
   };
 }
+
+/**
+ * [MQTT-3.1.2-6] A clean session ends with its connection, and so do the QoS 2 messages it left
+ * awaiting PUBREL. Aedes 1.2 removed them (`cleanIncoming`); 2.0.0-beta.1 does not, so a client that
+ * publishes QoS 2 and never sends PUBREL, again and again with fresh client ids, grows the store.
+ * The identifiers tracked above are removed when a clean session's client disconnects.
+ */
+export function releaseInboundQos2OnCleanClose(broker: { on(event: 'clientDisconnect', listener: (client: object) => void): unknown }, persistence: IncomingStore): void {
+  broker.on('clientDisconnect', (client) => {
+    const awaiting = (client as TrackedClient)[INBOUND_QOS2];
+    if (awaiting === undefined || awaiting.size === 0 || !(client as { clean?: boolean }).clean) return;
+    for (const messageId of awaiting) persistence.incomingDelPacket(client, { messageId }).catch(ignore);
+  });
+}
+
+function ignore(): void {}

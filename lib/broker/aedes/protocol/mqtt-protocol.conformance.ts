@@ -8,6 +8,8 @@ import { deliverAtHighestGrantedQos, limitToGrantedQos, noteGrantedQos, refreshG
 import { setOutgoingDupFlag } from './outgoing-dup-flag.js';
 import { checkV5Forward, limitV5Deliveries, releaseV5Slot } from './v5-outbound-limits.js';
 import { countIdentifiedSubscriptions, withAllSubscriptionIdentifiers } from './subscription-identifiers.js';
+import { forwardToSharedMember, joinSharedGroups, leaveSharedGroups } from './shared-subscriptions.js';
+import { endQueueOfResumedSession, keepQueueOfResumedSession } from './v5-session-resume.js';
 import { answerSubscribe, noteSubscriptionGrant, storeGrantedSubscriptionsOnly } from './subscription-grants.js';
 
 const DELIVERIES_PREPARED = Symbol('deliveriesPrepared');
@@ -63,7 +65,8 @@ export const protocolConformanceStage = defineHookStage({
     if (packet.properties !== undefined) dropWillDelayInterval(packet.properties as { willDelayInterval?: number });
     const aedesClient = aedesClientOf(client);
     limitToGrantedQos(aedesClient, packet);
-    return checkV5Forward(aedesClient, withAllSubscriptionIdentifiers(aedesClient, next(client, packet)) as never) as never;
+    const forwarded = forwardToSharedMember(aedesClient, next(client, packet));
+    return checkV5Forward(aedesClient, withAllSubscriptionIdentifiers(aedesClient, forwarded) as never) as never;
   },
 });
 
@@ -78,15 +81,21 @@ function dropWillDelayInterval(properties: { willDelayInterval?: number }): void
  * the adapter's `handle`.
  */
 export function installProtocolConformance(broker: Aedes): void {
-  broker.on('connackSent', (_connack: unknown, client: Client) => releaseHeldDeliveries(client));
+  broker.on('connackSent', (_connack: unknown, client: Client) => {
+    releaseHeldDeliveries(client);
+    keepQueueOfResumedSession(client);
+  });
+  broker.on('clientReady', (client: Client) => endQueueOfResumedSession(client));
   broker.on('ack', (_packet: unknown, client: Client) => releaseV5Slot(client));
   // First, so that every other listener sees the granted QoS.
   broker.prependListener('subscribe', answerSubscribe);
   storeGrantedSubscriptionsOnly((broker as unknown as { persistence: Parameters<typeof storeGrantedSubscriptionsOnly>[0] }).persistence);
-  broker.on('subscribe', (_subscriptions: unknown, client: Client) => {
+  broker.on('subscribe', (subscriptions: Parameters<typeof joinSharedGroups>[0], client: Client) => {
     refreshGrantedQos(client);
     countIdentifiedSubscriptions(client);
+    joinSharedGroups(subscriptions, client);
   });
+  broker.on('clientDisconnect', (client: Client) => leaveSharedGroups(client));
   broker.on('unsubscribe', (_topics: unknown, client: Client) => {
     refreshGrantedQos(client);
     countIdentifiedSubscriptions(client);

@@ -3,6 +3,7 @@ import { refuseConnection } from './connection-refusal.js';
 import { connectViolation, protocolLevelRefusal } from './connect-rules.js';
 import { isWellFormedMqttString } from './mqtt-string.js';
 import { takeOverSuback } from './subscription-grants.js';
+import { rewriteSharedSubscriptions, rewriteSharedUnsubscriptions } from './shared-subscriptions.js';
 import { topicFilterError } from '../../../topic/index.js';
 
 /** The bytes mqtt-packet's parser holds: a BufferList whose offset 0 is the packet's variable header. */
@@ -110,6 +111,8 @@ function parsePublish(this: PacketParser): void {
 function parseSubscribe(this: PacketParser): void {
   base!._parseSubscribe.call(this);
   if (this.error === null) checkFilters(this, 'SUBSCRIBE', this.packet.subscriptions!, (subscription) => subscription.topic);
+  // MQTT 5 `$share/{group}/{filter}` (shared-subscriptions.ts); nothing for 3.1.1 clients.
+  if (this.error === null) rewriteSharedSubscriptions(this.client, this.packet.subscriptions!);
   // Aedes would answer with the requested QoS; subscription-grants.ts answers with the granted one.
   if (this.error === null) takeOverSuback(this.packet as Parameters<typeof takeOverSuback>[0]);
 }
@@ -117,6 +120,7 @@ function parseSubscribe(this: PacketParser): void {
 function parseUnsubscribe(this: PacketParser): void {
   base!._parseUnsubscribe.call(this);
   if (this.error === null) checkFilters(this, 'UNSUBSCRIBE', this.packet.unsubscriptions!, (filter) => filter);
+  if (this.error === null) rewriteSharedUnsubscriptions(this.client, this.packet.unsubscriptions!);
 }
 
 /** [MQTT-2.3.1-1] a non-zero packet id; [MQTT-3.8.3-3], [MQTT-3.10.3-2] at least one filter, each valid. */
