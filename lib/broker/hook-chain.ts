@@ -49,7 +49,7 @@ export const HOOK_NAMES = ['preConnect', 'authenticate', 'authorizePublish', 'au
  *    topic never reaches the user's policy.
  * 3. `offline-sessions`: notes that a session came back, once the stages after it authenticated it.
  * 4. `auth-policy`: the user's `auth` policy.
- * 4b. `sys-topics` (with `sysInterval`; lib/sys): `$SYS/broker/` filters need the policy's explicit allowance.
+ * 4b. `sys-topics` (lib/sys): `$SYS` filters need the policy's explicit allowance.
  * 5. `handlers`: in-process `@MqttSubscribe` handlers of a client's QoS 1 message run once every
  *    stage before allowed it and before the PUBACK; and, from `published`, every other message.
  * Last comes the broker's own default (Aedes keeps `$SYS/` unpublishable).

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Injectable, type INestApplication } from '@nestjs/common';
 import { MqttWsModule, type MqttAuthPolicy, type MqttSubscribeAuthContext } from '../../lib/index.js';
 import { MqttSysPublisher } from '../../lib/sys/sys-publisher.js';
-import { readsSysBroker } from '../../lib/sys/sys-topics.stage.js';
+import { readsSys } from '../../lib/sys/sys-topics.stage.js';
 import { startApp } from '../utils/app.js';
 import { brokerOf } from '../utils/broker.js';
 import { TestClient } from '../utils/mqtt-client.js';
@@ -111,8 +111,9 @@ describe('$SYS/broker: the rule without an explicit allowance', () => {
     expect(await grants(client, '$SYS/#')).toEqual([128]);
     expect(await grants(client, '$SYS/+/clients/connected')).toEqual([128]);
     expect(await grants(client, '$SYS/broker/uptime')).toEqual([128]);
-    // Another tree: Aedes' own heartbeat of this broker, as before.
-    expect(await grants(client, `$SYS/${brokerOf(app).id}/heartbeat`)).toEqual([0]);
+    // The broker's own reports too: they carry the ids of connecting clients.
+    expect(await grants(client, `$SYS/${brokerOf(app).id}/heartbeat`)).toEqual([128]);
+    expect(await grants(client, '$SYS/+/new/clients')).toEqual([128]);
     expect(await grants(client, 'telemetry/#')).toEqual([0]);
     await client.end();
     await app.close();
@@ -126,9 +127,24 @@ describe('$SYS/broker: the rule without an explicit allowance', () => {
     await app.close();
   });
 
-  it('tells which filters can read $SYS/broker/', () => {
-    for (const filter of ['$SYS/broker/#', '$SYS/#', '$SYS/+/uptime', '$SYS/broker', '$SYS', '$SYS/broker/clients/connected']) expect([filter, readsSysBroker(filter)]).toEqual([filter, true]);
-    for (const filter of ['#', '+/broker/#', '$SYS/abc/heartbeat', '$SYSTEM/broker/x', 'a/$SYS/broker']) expect([filter, readsSysBroker(filter)]).toEqual([filter, false]);
+  it('tells which filters can read $SYS/', () => {
+    for (const filter of ['$SYS/broker/#', '$SYS/#', '$SYS/+/uptime', '$SYS/broker', '$SYS', '$SYS/abc/heartbeat', '$SYS/+/new/clients']) expect([filter, readsSys(filter)]).toEqual([filter, true]);
+    for (const filter of ['#', '+/broker/#', '+/+/heartbeat', '$SYSTEM/broker/x', 'a/$SYS/broker']) expect([filter, readsSys(filter)]).toEqual([filter, false]);
+  });
+
+  it("refuses the broker's own $SYS reports without sysInterval too, and gives them to a policy that allows them", async () => {
+    const plain = await startApp({ imports: [MqttWsModule.forRoot()] });
+    const anyone = await TestClient.connect(plain.url, { clientId: 'anyone' });
+    expect(await grants(anyone, '$SYS/+/new/clients')).toEqual([128]);
+    expect(await grants(anyone, '$SYS/#')).toEqual([128]);
+    await anyone.end();
+    await plain.app.close();
+
+    const allowing = await startApp({ imports: [MqttWsModule.forRoot({ auth: { useValue: { authorizeSubscribe: () => true } } })] });
+    const admin = await TestClient.connect(allowing.url, { clientId: 'admin' });
+    expect(await grants(admin, '$SYS/+/new/clients')).toEqual([0]);
+    await admin.end();
+    await allowing.app.close();
   });
 
   it('fails at start-up on a bad sysInterval, or an id that would mix with $SYS/broker/', async () => {
