@@ -4,6 +4,7 @@ import type { MqttTrafficTotals } from '../metrics/traffic-totals.js';
 import type { WritableChunk } from './binary-frame.js';
 import type { ConnectionTimers } from './connection-timers.js';
 import type { TransportConnection } from './transport-connection.js';
+import { flushAtTurnEnd } from './turn-flush.js';
 
 /** What a TCP connection may make the server hold, and for how long (docs/security.md, "Budgets"). */
 export interface TcpConnectionLimits {
@@ -18,16 +19,6 @@ export interface TcpConnectionLimits {
 /** As for WebSocket: a peer gone without a FIN is found by the kernel's probes after this long idle. */
 const TCP_KEEPALIVE_DELAY_MS = 60_000;
 const HIGH_WATER_MARK = 64 * 1024;
-
-/** Connections with packets waiting for the end of this event-loop turn, and whether that flush is scheduled. */
-const waiting: MqttTcpConnection[] = [];
-let flushScheduled = false;
-
-function flushWaiting(): void {
-  flushScheduled = false;
-  for (let i = 0; i < waiting.length; i++) waiting[i].flush();
-  waiting.length = 0;
-}
 
 /** The connection a socket belongs to: socket listeners are shared functions, not closures per connection. */
 const OWNER = Symbol('mqttTcpConnection');
@@ -182,11 +173,7 @@ export class MqttTcpConnection extends Duplex implements TransportConnection {
       const pending = this.pending;
       if (pending === undefined) {
         this.pending = bytes;
-        waiting.push(this);
-        if (!flushScheduled) {
-          flushScheduled = true;
-          setImmediate(flushWaiting);
-        }
+        flushAtTurnEnd(this);
       } else if (Array.isArray(pending)) pending.push(bytes);
       else this.pending = [pending, bytes];
       this.pendingBytes += bytes.length;

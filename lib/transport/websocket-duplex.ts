@@ -6,6 +6,7 @@ import { CloseCode, closeCodeOf, withCloseCode } from './close-codes.js';
 import type { ConnectionTimers } from './connection-timers.js';
 import type { TransportConnection } from './transport-connection.js';
 import { Opcode, WebSocketFrameReader, type FrameSink } from './websocket-frame-reader.js';
+import { flushAtTurnEnd } from './turn-flush.js';
 
 /** What a connection may make the server hold, and for how long (docs/security.md, "Budgets"). */
 export interface WebSocketLimits {
@@ -31,16 +32,6 @@ const EMPTY = Buffer.alloc(0);
 const PING = encodeControlFrame(Opcode.Ping, EMPTY);
 /** `_write`'s one chunk as `_writev` would get it; encoding is synchronous, so one shared array serves all connections. */
 const oneChunk: WritableChunk[] = [{ chunk: EMPTY, encoding: 'buffer' }];
-
-/** Connections with frames waiting for the end of this event-loop turn, and whether that flush is scheduled. */
-const waiting: WebSocketDuplex[] = [];
-let flushScheduled = false;
-
-function flushWaiting(): void {
-  flushScheduled = false;
-  for (let i = 0; i < waiting.length; i++) waiting[i].flush();
-  waiting.length = 0;
-}
 
 /** The duplex a socket belongs to: socket listeners are shared functions, not closures per connection. */
 const OWNER = Symbol('mqttWebSocket');
@@ -242,16 +233,10 @@ export class WebSocketDuplex extends Duplex implements FrameSink, TransportConne
    */
   private send(frame: Buffer, callback: (error?: Error | null) => void): void {
     // A server frame is unmasked: its second byte is the payload length, or 126/127 for a longer header.
-    this.traffic.bytesSent += frame.length - (frame[1] === 126 ? 4 : frame[1] === 127 ? 10 : 2);
     if (this.closeSent || !this.socket.writable) return callback();
+    this.traffic.bytesSent += frame.length - (frame[1] === 126 ? 4 : frame[1] === 127 ? 10 : 2);
     if (this.socket.writableLength + this.pendingBytes < this.writableHighWaterMark) {
-      if (this.pending === undefined) {
-        waiting.push(this);
-        if (!flushScheduled) {
-          flushScheduled = true;
-          setImmediate(flushWaiting);
-        }
-      }
+      if (this.pending === undefined) flushAtTurnEnd(this);
       const pending = this.pending;
       if (pending === undefined) this.pending = frame;
       else if (Array.isArray(pending)) pending.push(frame);
