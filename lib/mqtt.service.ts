@@ -9,6 +9,7 @@ import { MqttRequester } from './dispatch/mqtt-requester.js';
 import { outgoingProperties } from './dispatch/publish-properties.js';
 import { MQTT_BROKER } from './mqtt-ws.constants.js';
 import { MqttWsListener } from './transport/mqtt-ws.listener.js';
+import { topicNameError } from './topic/index.js';
 
 /** Publishes from the server, and tells this instance's state. */
 @Injectable()
@@ -195,9 +196,5 @@ function encodePayload(payload: Buffer | string | object): Buffer {
 }
 
 function validatePublishTopic(topic: unknown): string | undefined {
-  if (typeof topic !== 'string' || topic.length === 0) return 'the topic must be a non-empty string';
-  if (topic.includes('+') || topic.includes('#')) return `the topic must not contain wildcards, got "${topic}"`;
-  if (topic.includes('\u0000')) return 'the topic must not contain the null character';
-  if (Buffer.byteLength(topic) > 65535) return 'the topic must be at most 65535 bytes';
-  return undefined;
+  return typeof topic === 'string' ? topicNameError(topic) : 'the topic must be a string';
 }
