@@ -1,37 +1,20 @@
-import mqttPacket, { type Packet } from 'mqtt-packet';
+import type mqttPacket from 'mqtt-packet';
 import WebSocket from 'ws';
-
-const DEFAULT_WAIT = 2000;
+import { RawMqttPeer } from '../utils/raw-mqtt-peer.js';
 
 /**
  * A raw MQTT 3.1.1 peer over WebSocket (subprotocol 'mqtt') for conformance tests: it sends
  * packets MQTT.js would refuse to build, reads every packet the broker sends, in order, and tells
  * whether and how the broker closed the connection.
  */
-export class ProtocolClient {
-  private readonly received: Packet[] = [];
-  private readIndex = 0;
-  private wake: (() => void) | undefined;
-  private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
-  readonly closed: Promise<void>;
-  isClosed = false;
-
+export class ProtocolClient extends RawMqttPeer {
   private constructor(private readonly socket: WebSocket) {
-    this.parser.on('packet', (packet: Packet) => {
-      this.received.push(packet);
-      this.wake?.();
-    });
+    super();
     this.parser.on('error', (error: Error) => {
       throw error;
     });
-    socket.on('message', (data: Buffer) => this.parser.parse(data));
-    this.closed = new Promise((resolve) =>
-      socket.once('close', () => {
-        this.isClosed = true;
-        this.wake?.();
-        resolve();
-      }),
-    );
+    socket.on('message', (data: Buffer) => this.receive(data));
+    socket.once('close', () => this.closedNow());
   }
 
   static open(url: string): Promise<ProtocolClient> {
@@ -50,69 +33,14 @@ export class ProtocolClient {
     return { client, connack: connack as mqttPacket.IConnackPacket };
   }
 
-  send(packet: Record<string, unknown> | Packet): void {
-    this.sendBytes(mqttPacket.generate(packet as Packet));
-  }
-
-  sendBytes(bytes: Buffer): void {
+  override sendBytes(bytes: Buffer): void {
     this.socket.send(bytes, { binary: true });
   }
 
-  /** Sends a packet and resolves with the next packet the broker sends (`undefined` if none came). */
-  request(packet: Record<string, unknown>, wait = DEFAULT_WAIT): Promise<Packet | undefined> {
-    this.send(packet);
-    return this.next(wait);
-  }
-
-  /** The next packet not read yet, or `undefined` when none arrives within `wait` ms or the connection closed. */
-  async next(wait = DEFAULT_WAIT): Promise<Packet | undefined> {
-    const deadline = Date.now() + wait;
-    while (this.readIndex >= this.received.length) {
-      const left = deadline - Date.now();
-      if (this.isClosed || left <= 0) return undefined;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-    return this.received[this.readIndex++];
-  }
-
-  /** The next `count` packets; fails when fewer arrive. */
-  async nextPackets(count: number, wait = DEFAULT_WAIT): Promise<Packet[]> {
-    const packets: Packet[] = [];
-    for (let i = 0; i < count; i++) {
-      const packet = await this.next(wait);
-      if (!packet) throw new Error(`expected ${count} packets, got ${packets.length}: ${JSON.stringify(packets)}`);
-      packets.push(packet);
-    }
-    return packets;
-  }
-
-  /** Whether the broker closed the connection within `wait` ms. */
-  async closesWithin(wait = DEFAULT_WAIT): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, wait, false)));
-    const result = await Promise.race([this.closed.then(() => true), timeout]);
-    clearTimeout(timer);
-    return result;
-  }
-
   /** Closes without DISCONNECT, as a network failure would. */
-  async drop(): Promise<void> {
+  override async drop(): Promise<void> {
     if (!this.isClosed) this.socket.terminate();
     await this.closed;
-  }
-
-  /** Sends DISCONNECT and waits for the broker to close. */
-  async disconnect(): Promise<void> {
-    if (!this.isClosed) this.send({ cmd: 'disconnect' });
-    await this.closesWithin();
-    await this.drop();
   }
 }
 

@@ -1,35 +1,18 @@
 import { connect, type Socket } from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
-
-const DEFAULT_WAIT = 2000;
+import { RawMqttPeer } from '../utils/raw-mqtt-peer.js';
 
 /**
  * A raw MQTT 3.1.1 peer on a TCP socket, for conformance checks over the `tcp` listener: it sends
  * packets MQTT.js would refuse to build (or several in one write), reads every packet the broker
  * sends, in order, and tells whether the broker closed the connection.
  */
-export class TcpPeer {
-  private readonly received: Packet[] = [];
-  private readIndex = 0;
-  private wake: (() => void) | undefined;
-  private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
-  readonly closed: Promise<void>;
-  isClosed = false;
-
+export class TcpPeer extends RawMqttPeer {
   private constructor(private readonly socket: Socket) {
-    this.parser.on('packet', (packet: Packet) => {
-      this.received.push(packet);
-      this.wake?.();
-    });
-    socket.on('data', (data: Buffer) => this.parser.parse(data));
+    super();
+    socket.on('data', (data: Buffer) => this.receive(data));
     socket.on('error', () => undefined);
-    this.closed = new Promise((resolve) =>
-      socket.once('close', () => {
-        this.isClosed = true;
-        this.wake?.();
-        resolve();
-      }),
-    );
+    socket.once('close', () => this.closedNow());
   }
 
   static open(url: string): Promise<TcpPeer> {
@@ -55,54 +38,13 @@ export class TcpPeer {
     return mqttPacket.generate(packet as unknown as Packet);
   }
 
-  send(...packets: Record<string, unknown>[]): void {
-    this.socket.write(Buffer.concat(packets.map(TcpPeer.encode)));
+  /** Several packets in one write. */
+  override send(...packets: (Record<string, unknown> | Packet)[]): void {
+    this.socket.write(Buffer.concat(packets.map((packet) => TcpPeer.encode(packet as Record<string, unknown>))));
   }
 
-  sendBytes(bytes: Buffer): void {
+  override sendBytes(bytes: Buffer): void {
     this.socket.write(bytes);
-  }
-
-  request(packet: Record<string, unknown>, wait = DEFAULT_WAIT): Promise<Packet | undefined> {
-    this.send(packet);
-    return this.next(wait);
-  }
-
-  /** The next packet not read yet, or `undefined` when none arrives within `wait` ms or the connection closed. */
-  async next(wait = DEFAULT_WAIT): Promise<Packet | undefined> {
-    const deadline = Date.now() + wait;
-    while (this.readIndex >= this.received.length) {
-      const left = deadline - Date.now();
-      if (this.isClosed || left <= 0) return undefined;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-    return this.received[this.readIndex++];
-  }
-
-  async nextPackets(count: number, wait = DEFAULT_WAIT): Promise<Packet[]> {
-    const packets: Packet[] = [];
-    for (let i = 0; i < count; i++) {
-      const packet = await this.next(wait);
-      if (!packet) throw new Error(`expected ${count} packets, got ${packets.length}: ${JSON.stringify(packets)}`);
-      packets.push(packet);
-    }
-    return packets;
-  }
-
-  /** Whether the broker closed the connection within `wait` ms. */
-  async closesWithin(wait = DEFAULT_WAIT): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, wait, false)));
-    const result = await Promise.race([this.closed.then(() => true), timeout]);
-    clearTimeout(timer);
-    return result;
   }
 
   /** Stops reading the socket, as a client that no longer keeps up. */
@@ -111,14 +53,8 @@ export class TcpPeer {
   }
 
   /** Closes without DISCONNECT, as a network failure would. */
-  async drop(): Promise<void> {
+  override async drop(): Promise<void> {
     if (!this.isClosed) this.socket.destroy();
     await this.closed;
-  }
-
-  async disconnect(): Promise<void> {
-    if (!this.isClosed) this.send({ cmd: 'disconnect' });
-    await this.closesWithin();
-    await this.drop();
   }
 }
