@@ -2,24 +2,16 @@ import 'reflect-metadata';
 import { Controller, Injectable, Post, Query, Scope, UseGuards, type CanActivate, type LoggerService, type NestInterceptor, type Provider, type Type } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
+import { startupError } from './utils/startup-error.js';
 import { MqttSubscribe, MqttWsModule, OnMqttEvent, Params, Payload, Topic, type MqttEventName } from '../lib/index.js';
 
 /** The message `app.init()` rejects with, for an app holding the given handler class. */
-async function bootstrapError(handler: Type, asController = false, providers: Provider[] = []): Promise<string> {
-  const moduleRef = await Test.createTestingModule({
+function bootstrapError(handler: Type, asController = false, providers: Provider[] = []): Promise<string> {
+  return startupError({
     imports: [MqttWsModule.forRoot()],
     providers: asController ? providers : [handler, ...providers],
     controllers: asController ? [handler] : [],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  try {
-    await app.init();
-  } catch (error) {
-    return (error as Error).message;
-  } finally {
-    await app.close();
-  }
-  throw new Error('bootstrap succeeded');
+  });
 }
 
 function handlerWithFilter(filter: string): Type {

@@ -1,27 +1,10 @@
 import 'reflect-metadata';
-import { Injectable, Module, type ModuleMetadata } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Injectable, Module } from '@nestjs/common';
 import { MqttWsModule, type MqttAuthPolicy, type MqttConnectAuthContext, type MqttWsModuleOptions } from '../../lib/index.js';
 import { startApp } from '../utils/app.js';
+import { startupError } from '../utils/startup-error.js';
 import { connackCode } from '../security/utils/connect.js';
 
-/** A mistake in the module's set-up must stop the app at start-up, with the fix in the message. */
-async function startupError(metadata: ModuleMetadata): Promise<string> {
-  const moduleRef = await Test.createTestingModule(metadata)
-    .compile()
-    .catch((error: Error) => error);
-  if (moduleRef instanceof Error) return moduleRef.message;
-  const app = moduleRef.createNestApplication({ logger: false });
-  try {
-    await app.init();
-  } catch (error) {
-    return (error as Error).message;
-  } finally {
-    // The broker may exist by then: close the app so that its timers end.
-    await app.close();
-  }
-  throw new Error('the app started');
-}
 
 describe('an unknown option key', () => {
   it.each([

@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { Injectable, type INestApplication, type Type } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import {
   Ctx,
   MqttContext,
@@ -16,6 +15,7 @@ import {
 import { startApp } from '../utils/app.js';
 import { Collector } from '../utils/deferred.js';
 import { TestClient } from '../utils/mqtt-client.js';
+import { startupError } from '../utils/startup-error.js';
 
 const seen = {
   all: new Collector<{ properties: MqttPublishProperties; contentType: unknown; tenant: unknown; users: unknown }>(),
@@ -46,17 +46,8 @@ class PropertiesHandlers {
   }
 }
 
-async function bootstrapError(handler: Type): Promise<string> {
-  const moduleRef = await Test.createTestingModule({ imports: [MqttWsModule.forRoot()], providers: [handler] }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  try {
-    await app.init();
-  } catch (error) {
-    return (error as Error).message;
-  } finally {
-    await app.close();
-  }
-  throw new Error('bootstrap succeeded');
+function bootstrapError(handler: Type): Promise<string> {
+  return startupError({ imports: [MqttWsModule.forRoot()], providers: [handler] });
 }
 
 describe('MQTT 5 properties in handlers, MqttContext and MqttService.publish', () => {
