@@ -28,8 +28,9 @@ export class ProtocolClient extends RawMqttPeer {
   /** Opens a connection and completes a CONNECT handshake; resolves with the client and its CONNACK. */
   static async connect(url: string, connect: Partial<mqttPacket.IConnectPacket> & { clientId: string }) {
     const client = await ProtocolClient.open(url);
+    if (connect.protocolVersion === 5) client.speakMqtt5();
     const connack = await client.request({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, ...connect });
-    if (connack?.cmd !== 'connack' || connack.returnCode !== 0) throw new Error(`connect failed: ${JSON.stringify(connack)}`);
+    if (connack?.cmd !== 'connack' || (connack.returnCode ?? connack.reasonCode) !== 0) throw new Error(`connect failed: ${JSON.stringify(connack)}`);
     return { client, connack: connack as mqttPacket.IConnackPacket };
   }
 

@@ -13,6 +13,7 @@ export abstract class RawMqttPeer {
   private readIndex = 0;
   private wake: (() => void) | undefined;
   protected readonly parser = mqttPacket.parser({ protocolVersion: 4 });
+  private protocolVersion: 4 | 5 = 4;
   readonly closed: Promise<void>;
   isClosed = false;
   private markClosed!: () => void;
@@ -42,8 +43,14 @@ export abstract class RawMqttPeer {
   /** Closes without DISCONNECT, as a network failure would. */
   abstract drop(): Promise<void>;
 
+  /** Speak MQTT 5 from now on (packets sent and read carry properties and reason codes). */
+  speakMqtt5(): void {
+    this.protocolVersion = 5;
+    (this.parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = 5;
+  }
+
   send(packet: Record<string, unknown> | Packet): void {
-    this.sendBytes(mqttPacket.generate(packet as Packet));
+    this.sendBytes(mqttPacket.generate(packet as Packet, { protocolVersion: this.protocolVersion }));
   }
 
   /** Sends a packet and resolves with the next packet the broker sends (`undefined` if none came). */

@@ -6,20 +6,27 @@
  * the persistence's `incomingStorePacket` (Aedes calls it only once `incomingGetPacket` did not find
  * the identifier, so a resent PUBLISH does not take a second slot), released by `incomingDelPacket`
  * (on PUBREL). A refused store makes Aedes close the connection, as 1.2 did: MQTT 3.1.1 has no code
- * to say why. QoS 2 control path only: nothing here runs for QoS 0/1.
+ * to say why; an MQTT 5 client, to which this limit is its advertised Receive Maximum, is first told
+ * with DISCONNECT 0x93 (Receive Maximum exceeded) [MQTT 5.0 §3.3.4]. QoS 2 control path only:
+ * nothing here runs for QoS 0/1.
  */
 
 /** Aedes 1.2's default. */
 export const DEFAULT_MAX_INFLIGHT_INBOUND = 1000;
 
 const INBOUND_QOS2 = Symbol('inboundQos2AwaitingPubrel');
+const RECEIVE_MAXIMUM_EXCEEDED = 0x93;
 
 interface IncomingStore {
   incomingStorePacket(client: object, packet: { messageId?: number }): Promise<void>;
   incomingDelPacket(client: object, packet: { messageId?: number }): Promise<void>;
 }
 
-type TrackedClient = { [INBOUND_QOS2]?: Set<number> };
+type TrackedClient = {
+  [INBOUND_QOS2]?: Set<number>;
+  version?: number | null;
+  disconnect(options: { reasonCode: number }, done: () => void): void;
+};
 
 export function limitInboundQos2(persistence: IncomingStore, limit: number): void {
   if (limit <= 0) return;
@@ -30,7 +37,7 @@ export function limitInboundQos2(persistence: IncomingStore, limit: number): voi
     const awaiting = (tracked[INBOUND_QOS2] ??= new Set());
     const id = packet.messageId!;
     if (!awaiting.has(id) && awaiting.size >= limit) {
-      return Promise.reject(new Error(`maxInflightInbound exceeded: ${limit} inbound QoS 2 messages already await PUBREL`));
+      return refuse(tracked, new Error(`maxInflightInbound exceeded: ${limit} inbound QoS 2 messages already await PUBREL`));
     }
     // Reserved before the store answers: one read's packets are handled concurrently.
     awaiting.add(id);
@@ -45,6 +52,12 @@ export function limitInboundQos2(persistence: IncomingStore, limit: number): voi
       return result;
     });
   };
+}
+
+/** The store's refusal closes the connection; a v5 client hears why before it does. */
+function refuse(client: TrackedClient, error: Error): Promise<never> {
+  if (client.version !== 5) return Promise.reject(error);
+  return new Promise((_, reject) => client.disconnect({ reasonCode: RECEIVE_MAXIMUM_EXCEEDED }, () => reject(error)));
 }
 
 /**
