@@ -5,53 +5,12 @@
  */
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import mqttPacket, { type Packet } from 'mqtt-packet';
-import WebSocket from 'ws';
+import type mqttPacket from 'mqtt-packet';
 import { MAX_WAITING_DELIVERIES } from '../../lib/broker/aedes/protocol/v5-outbound-limits.js';
 import { MqttWsModule } from '../../lib/index.js';
 import { startApp } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
-
-/** A raw MQTT 5 peer over WebSocket that acknowledges nothing by itself. */
-class RawV5Client {
-  readonly packets: Packet[] = [];
-  private waiters: { predicate: (packets: Packet[]) => boolean; resolve: () => void }[] = [];
-  private readonly parser = mqttPacket.parser({ protocolVersion: 5 });
-
-  private constructor(private readonly socket: WebSocket) {
-    this.parser.on('packet', (packet: Packet) => {
-      this.packets.push(packet);
-      this.waiters = this.waiters.filter((waiter) => !(waiter.predicate(this.packets) && (waiter.resolve(), true)));
-    });
-    socket.on('message', (data: Buffer) => this.parser.parse(data));
-  }
-
-  static async connect(url: string, connect: Record<string, unknown>): Promise<RawV5Client> {
-    const socket = new WebSocket(url, 'mqtt');
-    await new Promise((resolve, reject) => (socket.once('open', resolve), socket.once('error', reject)));
-    const client = new RawV5Client(socket);
-    client.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, ...connect });
-    await client.until((packets) => packets.some((packet) => packet.cmd === 'connack'));
-    return client;
-  }
-
-  send(packet: Record<string, unknown>): void {
-    this.socket.send(mqttPacket.generate(packet as unknown as Packet, { protocolVersion: 5 }), { binary: true });
-  }
-
-  until(predicate: (packets: Packet[]) => boolean): Promise<void> {
-    if (predicate(this.packets)) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ predicate, resolve }));
-  }
-
-  publishes(): mqttPacket.IPublishPacket[] {
-    return this.packets.filter((packet): packet is mqttPacket.IPublishPacket => packet.cmd === 'publish');
-  }
-
-  close(): void {
-    this.socket.terminate();
-  }
-}
+import { RawV5Client } from './raw-v5-client.js';
 
 describe('MQTT 5.0 flow control towards the client', () => {
   let app: INestApplication;
@@ -109,6 +68,30 @@ describe('MQTT 5.0 flow control towards the client', () => {
       const disconnect = raw.packets.find((packet) => packet.cmd === 'disconnect') as mqttPacket.IDisconnectPacket;
       expect(disconnect.reasonCode).toBe(0x97);
       expect(raw.publishes().length).toBeLessThanOrEqual(1);
+    } finally {
+      raw.close();
+      await publisher.end();
+    }
+  });
+
+  it('[MQTT-4.3.3] frees the Receive Maximum slot of a QoS 2 delivery the client ends with a failed PUBREC (0x80), sending no PUBREL for it', async () => {
+    const raw = await RawV5Client.connect(url, { clientId: 'rm-pubrec', properties: { receiveMaximum: 1 } });
+    await raw.subscribe([{ topic: 'rm-pubrec/t', qos: 2 }]);
+    const publisher = await TestClient.connect(url, { protocolVersion: 5, clientId: 'rm-pubrec-pub' });
+    try {
+      for (const payload of ['1', '2', '3']) await publisher.publish('rm-pubrec/t', payload, { qos: 2 });
+      const [first] = await raw.nextPublishes(1);
+      expect(first.payload.toString()).toBe('1');
+      raw.send({ cmd: 'pubrec', messageId: first.messageId, reasonCode: 0x80 });
+      const [, second] = await raw.nextPublishes(2);
+      expect(second.payload.toString()).toBe('2');
+      // The second flow completes normally and frees the slot for the third.
+      raw.send({ cmd: 'pubrec', messageId: second.messageId });
+      await raw.until((packets) => packets.some((packet) => packet.cmd === 'pubrel' && packet.messageId === second.messageId));
+      raw.send({ cmd: 'pubcomp', messageId: second.messageId });
+      const [, , third] = await raw.nextPublishes(3);
+      expect(third.payload.toString()).toBe('3');
+      expect(raw.packets.filter((packet) => packet.cmd === 'pubrel').map((packet) => packet.messageId)).toEqual([second.messageId]);
     } finally {
       raw.close();
       await publisher.end();
