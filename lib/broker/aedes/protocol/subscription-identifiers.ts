@@ -10,18 +10,28 @@ import { topicMatchesFilter } from '../../../topic/index.js';
  * delivered copy gets the identifiers of all its subscriptions that match the topic. The count is
  * taken on SUBSCRIBE/UNSUBSCRIBE and on the CONNACK (a resumed session's subscriptions are restored
  * without a 'subscribe' event). Everyone else pays one property read per delivery.
+ * Aedes queues a message for an offline session once per matching subscription; as the copy
+ * that goes out carries every identifier, the next copies of the same message are not sent.
  */
 
 const IDENTIFIED = Symbol('subscriptionsWithIdentifiers');
+const LAST_QUEUED_BROKER = Symbol('lastQueuedBrokerId');
+const LAST_QUEUED_COUNTER = Symbol('lastQueuedBrokerCounter');
 
 interface IdentifiedClient {
   version: number | null;
   subscriptions: Record<string, { si?: number } | undefined>;
   [IDENTIFIED]?: number;
+  [LAST_QUEUED_BROKER]?: string;
+  [LAST_QUEUED_COUNTER]?: number;
 }
 
 interface ForwardedPacket {
   topic: string;
+  /** Set on a packet of the session's queue; a live delivery gets its id after `authorizeForward`. */
+  messageId?: number;
+  brokerId?: string;
+  brokerCounter?: number;
   properties?: { subscriptionIdentifier?: number | number[] } & Record<string, unknown>;
 }
 
@@ -34,12 +44,18 @@ export function countIdentifiedSubscriptions(client: Client): void {
   identified[IDENTIFIED] = count;
 }
 
-/** The packet to forward, with every identifier of the client's subscriptions that match its topic. */
-export function withAllSubscriptionIdentifiers<T>(client: Client, packet: T): T {
+/** The packet to forward, with every identifier of the client's subscriptions that match its topic; `null` for a repeated queued copy. */
+export function withAllSubscriptionIdentifiers<T>(client: Client, packet: T): T | null {
   const identified = client as unknown as IdentifiedClient;
   const count = identified[IDENTIFIED] ?? 0;
   if (!packet || count === 0) return packet;
   const forwarded = packet as unknown as ForwardedPacket;
+  if (forwarded.messageId !== undefined && forwarded.brokerCounter !== undefined) {
+    // The queue holds the copies of one message side by side.
+    if (identified[LAST_QUEUED_COUNTER] === forwarded.brokerCounter && identified[LAST_QUEUED_BROKER] === forwarded.brokerId) return null;
+    identified[LAST_QUEUED_COUNTER] = forwarded.brokerCounter;
+    identified[LAST_QUEUED_BROKER] = forwarded.brokerId;
+  }
   const carried = forwarded.properties?.subscriptionIdentifier;
   // One identified subscription, and Aedes delivered through it: the packet already says so.
   if (count === 1 && carried !== undefined) return packet;
