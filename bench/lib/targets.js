@@ -219,6 +219,8 @@ export const TARGET_GROUPS = {
   cluster: CLUSTER_TARGETS,
   metrics: METRICS_TARGETS,
   'metrics-dispatch': METRICS_DISPATCH_TARGETS,
+  // MQTT 5 request/response (issue 13): the library's handler answers; no other target has the feature.
+  'request-response': [DISPATCH_TARGETS[0]],
 };
 
 /** Every target once (the `library` target is in two groups), for --help and the report's list. */

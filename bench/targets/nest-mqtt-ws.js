@@ -22,7 +22,16 @@ decorateMethod(BenchHandler, 'onMessage', [MqttSubscribe('bench/+')], [Payload()
 
 class AppModule {}
 const options = { path: '/mqtt', ...(redisUrl ? { redis: { url: redisUrl } } : {}), ...(withMetrics ? { metrics: true } : {}) };
-Module({ imports: [MqttWsModule.forRoot(options)], providers: withHandler ? [BenchHandler] : [] })(AppModule);
+// The request/response scenario (issue 13): a handler that answers each request with its payload, as it is.
+class BenchResponder {
+  onRequest(payload) {
+    return payload;
+  }
+}
+Injectable()(BenchResponder);
+decorateMethod(BenchResponder, 'onRequest', [MqttSubscribe('rr/+', { payloadFormat: 'buffer' })], [Payload()]);
+
+Module({ imports: [MqttWsModule.forRoot(options)], providers: withHandler ? [BenchHandler, BenchResponder] : [] })(AppModule);
 
 const app = await NestFactory.create(AppModule, { logger: false });
 await app.listen(0, '127.0.0.1');

@@ -123,3 +123,50 @@ describe('MQTT 5.0 flow control towards the client', () => {
     }
   });
 });
+
+describe('MQTT 5.0 packets written to the client (lib/broker/aedes/protocol/v5-packet-writer.ts)', () => {
+  let app: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] }));
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('writes a PUBLISH without properties of every shape (QoS 0/1/2, retained, UTF-8 topic, payloads across the 1-, 2- and 3-byte remaining lengths) that a v5 parser reads back unchanged', async () => {
+    const raw = await RawV5Client.connect(url, { clientId: 'writer-raw' });
+    const publisher = await TestClient.connect(url, { protocolVersion: 5, clientId: 'writer-pub' });
+    try {
+      await raw.subscribe([{ topic: 'writer/#', qos: 2 }]);
+      const cases = [
+        { topic: 'writer/a', size: 0, qos: 0 as const, retain: false },
+        { topic: 'writer/ä/€', size: 100, qos: 1 as const, retain: false },
+        { topic: 'writer/b', size: 2047, qos: 2 as const, retain: false },
+        { topic: 'writer/c', size: 3000, qos: 1 as const, retain: true },
+        { topic: 'writer/d', size: 20000, qos: 0 as const, retain: false },
+      ];
+      for (const { topic, size, qos, retain } of cases) await publisher.publish(topic, Buffer.alloc(size, size % 251), { qos, retain });
+      const packets = await raw.nextPublishes(cases.length);
+      for (const packet of packets) {
+        if (packet.qos === 1) raw.send({ cmd: 'puback', messageId: packet.messageId });
+        if (packet.qos === 2) raw.send({ cmd: 'pubrec', messageId: packet.messageId });
+      }
+      expect(packets.map((packet) => ({ topic: packet.topic, size: packet.payload.length, qos: packet.qos, retain: packet.retain, dup: packet.dup })))
+        .toEqual(cases.map(({ topic, size, qos }) => ({ topic, size, qos, retain: false, dup: false })));
+      expect(packets.every((packet, i) => Buffer.from(packet.payload).equals(Buffer.alloc(cases[i].size, cases[i].size % 251)))).toBe(true);
+      expect(packets.map((packet) => packet.properties)).toEqual(cases.map(() => undefined));
+      await raw.until((all) => all.some((packet) => packet.cmd === 'pubrel'));
+      const late = await RawV5Client.connect(url, { clientId: 'writer-late' });
+      await late.subscribe([{ topic: 'writer/c', qos: 1 }]);
+      const [retained] = await late.nextPublishes(1);
+      late.close();
+      expect({ retain: retained.retain, qos: retained.qos, size: retained.payload.length }).toEqual({ retain: true, qos: 1, size: 3000 });
+    } finally {
+      raw.close();
+      await publisher.publish('writer/c', '', { qos: 1, retain: true });
+      await publisher.end();
+    }
+  });
+});

@@ -11,7 +11,8 @@ import { checkV5Forward, limitV5Deliveries, releaseV5Slot } from './v5-outbound-
 import { countIdentifiedSubscriptions, withAllSubscriptionIdentifiers } from './subscription-identifiers.js';
 import { forwardToSharedMember, joinSharedGroups, leaveSharedGroups } from './shared-subscriptions.js';
 import { endQueueOfResumedSession, keepQueueOfResumedSession } from './v5-session-resume.js';
-import { installTopicAliases, noteTopicAliasMaximum } from './v5-topic-aliases.js';
+import { noteTopicAliasMaximum } from './v5-topic-aliases.js';
+import { installV5PacketWriter } from './v5-packet-writer.js';
 import { answerSubscribe, noteSubscriptionGrant, storeGrantedSubscriptionsOnly } from './subscription-grants.js';
 
 const DELIVERIES_PREPARED = Symbol('deliveriesPrepared');
@@ -93,7 +94,7 @@ export function installProtocolConformance(broker: Aedes): void {
     countIdentifiedSubscriptions(client);
   });
   broker.on('clientReady', (client: Client) => endQueueOfResumedSession(client));
-  installTopicAliases(mqttPacket as never);
+  installV5PacketWriter(mqttPacket as never);
   broker.on('ack', (_packet: unknown, client: Client) => releaseV5Slot(client));
   // First, so that every other listener sees the granted QoS.
   broker.prependListener('subscribe', answerSubscribe);

@@ -12,19 +12,19 @@ import { publishSize } from './v5-publish-size.js';
  *   make the server rebind aliases on every message.
  * - Per connection: the map lives on Aedes' client object, which a reconnect replaces, so a
  *   PUBLISH resent on a new connection (QoS 1/2 of a resumed session) carries its topic.
- * - Applied as the PUBLISH is written (mqtt-packet's `writeToStream`, which Aedes calls for every
- *   packet, in the connection's order): the packet's topic and properties are swapped for the
- *   write and restored right after, so the stored packet and other subscribers' copies are untouched.
+ * - Applied as the PUBLISH is written (v5-packet-writer.ts, in mqtt-packet's `writeToStream`, which
+ *   Aedes calls for every packet, in the connection's order): the packet's topic and properties are
+ *   swapped for the write and restored right after, so the stored packet and other subscribers'
+ *   copies are untouched.
  * 3.1.1 clients and v5 clients that did not ask carry nothing; each written v5 PUBLISH costs one
  * property read.
  */
 
 const ALIASES = Symbol('outboundTopicAliases');
-const INSTALLED = Symbol('outboundTopicAliasesInstalled');
 /** Aliases kept per connection at most, whatever the client allows: each is a map entry holding a topic. */
 export const MAX_OUTBOUND_TOPIC_ALIASES = 64;
 
-interface AliasState {
+export interface AliasState {
   readonly aliases: Map<string, number>;
   readonly maximum: number;
   /** The client's Maximum Packet Size (0: none): a first send grows by the alias property. */
@@ -43,7 +43,7 @@ interface AliasingClient {
   [ALIASES]?: AliasState;
 }
 
-type WriteToStream = (packet: never, stream: never, options?: never) => boolean;
+export type WriteToStream = (packet: never, stream: never, options?: never) => boolean;
 
 /** `{ topicAlias: n }` for a PUBLISH without properties, one per alias, built once. */
 const ALIAS_ONLY: Readonly<{ topicAlias: number }>[] = [];
@@ -70,22 +70,13 @@ export function topicAliasOf(client: Client, topic: string): number | undefined 
   return (client as unknown as AliasingClient)[ALIASES]?.aliases.get(topic);
 }
 
-/** Wraps mqtt-packet's `writeToStream` once per process. */
-export function installTopicAliases(mqttPacket: { writeToStream: WriteToStream }): void {
-  const marked = mqttPacket as typeof mqttPacket & { [INSTALLED]?: true };
-  if (marked[INSTALLED]) return;
-  marked[INSTALLED] = true;
-  const writeToStream = mqttPacket.writeToStream;
-  mqttPacket.writeToStream = function (packet, stream, options) {
-    if ((options as { protocolVersion?: number } | undefined)?.protocolVersion === 5 && (packet as AliasedPacket).cmd === 'publish') {
-      const state = (stream as { client?: AliasingClient }).client?.[ALIASES];
-      if (state !== undefined) return writeAliased(state, packet as AliasedPacket, stream, options as never, writeToStream);
-    }
-    return writeToStream(packet, stream, options);
-  };
+/** The aliases of the connection behind `stream` (Aedes sets `conn.client`), when its client opted in. */
+export function topicAliasesOf(stream: object): AliasState | undefined {
+  return (stream as { client?: AliasingClient }).client?.[ALIASES];
 }
 
-function writeAliased(state: AliasState, packet: AliasedPacket, stream: never, options: never, writeToStream: WriteToStream): boolean {
+/** Writes a PUBLISH to an opted-in client (v5-packet-writer.ts), with its topic's alias. */
+export function writeAliased(state: AliasState, packet: AliasedPacket, stream: never, options: never, writeToStream: WriteToStream): boolean {
   const topic = packet.topic;
   const known = state.aliases.get(topic);
   if (known !== undefined) return writeWithAlias(packet, '', known, stream, options, writeToStream);
