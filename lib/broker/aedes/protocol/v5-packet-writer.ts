@@ -1,11 +1,15 @@
-import { topicAliasesOf, writeAliased, type WriteToStream } from './v5-topic-aliases.js';
+import { aliasOnly, chooseTopicAlias, topicAliasesOf, type AliasedPacket } from './v5-topic-aliases.js';
+
+type WriteToStream = (packet: never, stream: never, options?: never) => boolean;
 
 /**
  * What the server writes to an MQTT 5 client, in mqtt-packet's `writeToStream` (Aedes calls it for
  * every packet; wrapped once per process):
  * - a PUBLISH to a client that opted in to topic aliases gets its alias (v5-topic-aliases.ts);
- * - a PUBLISH without properties is encoded here, in one buffer: mqtt-packet writes it in seven
- *   pieces, one of them the empty property list, and builds a properties writer (a closure) for it;
+ * - a PUBLISH without properties (but its alias) is encoded here, in one buffer: mqtt-packet writes
+ *   it in seven pieces, one of them the property list, and builds a properties writer (a closure)
+ *   for it; one with properties and an alias goes to mqtt-packet with its topic and properties
+ *   swapped for the write and restored right after;
  * - a PUBACK/PUBREC/PUBREL/PUBCOMP with reason code 0 (or none) and no properties is the 3.1.1
  *   packet, byte for byte [MQTT-3.4.2-1]: mqtt-packet's v5 path would add the reason code and an
  *   empty property list (two more writes, two buffers) to each.
@@ -17,6 +21,9 @@ const V4 = Object.freeze({ protocolVersion: 4 });
 /** Larger payloads are written beside the header rather than copied into it. */
 const COPIED_PAYLOAD_BYTES = 2048;
 const PUBLISH_HEADER = 0x30;
+/** The Topic Alias property: its identifier, then a two-byte integer. */
+const TOPIC_ALIAS = 0x23;
+const TOPIC_ALIAS_PROPERTY_BYTES = 3;
 /** Comfortably below the largest remaining length (268,435,455); mqtt-packet refuses what is above. */
 const MAX_PAYLOAD_BYTES = 0x0ff00000;
 
@@ -49,8 +56,9 @@ export function installV5PacketWriter(mqttPacket: { writeToStream: WriteToStream
     switch (written.cmd) {
       case 'publish': {
         const aliases = topicAliasesOf(stream as object);
-        if (aliases !== undefined) return writeAliased(aliases, written as never, stream, options as never, writeToStream);
-        if (written.properties === undefined && isBarePublish(written)) return writeBarePublish(written, stream as Stream);
+        const alias = aliases === undefined ? 0 : chooseTopicAlias(aliases, written as AliasedPacket);
+        if (written.properties === undefined && isBarePublish(written)) return writeBarePublish(written, stream as Stream, alias);
+        if (alias !== 0) return writeWithAlias(written as AliasedPacket, alias, stream, options as never, writeToStream);
         break;
       }
       case 'puback':
@@ -74,12 +82,17 @@ function isBarePublish(packet: WrittenPacket): packet is WrittenPacket & { topic
   );
 }
 
-/** PUBLISH: fixed header, remaining length, topic, packet identifier (QoS 1/2), property length 0, payload [MQTT-3.3]. */
-function writeBarePublish(packet: WrittenPacket & { topic: string; payload: Buffer }, stream: Stream): boolean {
-  const { topic, payload } = packet;
+/**
+ * PUBLISH: fixed header, remaining length, topic, packet identifier (QoS 1/2), properties (none, or
+ * the Topic Alias), payload [MQTT-3.3]. `alias` as `chooseTopicAlias` gives it.
+ */
+function writeBarePublish(packet: WrittenPacket & { topic: string; payload: Buffer }, stream: Stream, alias: number): boolean {
+  const { payload } = packet;
+  const topic = alias < 0 ? '' : packet.topic;
   const qos = packet.qos ?? 0;
   const topicBytes = Buffer.byteLength(topic);
-  const variableHeader = 2 + topicBytes + (qos > 0 ? 2 : 0) + 1;
+  const propertyBytes = alias === 0 ? 0 : TOPIC_ALIAS_PROPERTY_BYTES;
+  const variableHeader = 2 + topicBytes + (qos > 0 ? 2 : 0) + 1 + propertyBytes;
   const remaining = variableHeader + payload.length;
   const lengthBytes = remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4;
   const headerBytes = 1 + lengthBytes + variableHeader;
@@ -101,7 +114,12 @@ function writeBarePublish(packet: WrittenPacket & { topic: string; payload: Buff
     buffer.writeUInt16BE(packet.messageId!, offset);
     offset += 2;
   }
-  buffer[offset++] = 0;
+  buffer[offset++] = propertyBytes;
+  if (alias !== 0) {
+    buffer[offset++] = TOPIC_ALIAS;
+    buffer.writeUInt16BE(Math.abs(alias), offset);
+    offset += 2;
+  }
   if (copied) {
     payload.copy(buffer, offset);
     return stream.write(buffer);
@@ -112,4 +130,18 @@ function writeBarePublish(packet: WrittenPacket & { topic: string; payload: Buff
   const ok = stream.write(payload);
   stream.uncork?.();
   return ok;
+}
+
+/** A PUBLISH with properties and an alias: mqtt-packet writes it with them, the packet is left as it was. */
+function writeWithAlias(packet: AliasedPacket, alias: number, stream: never, options: never, writeToStream: WriteToStream): boolean {
+  const topic = packet.topic;
+  const properties = packet.properties;
+  if (alias < 0) packet.topic = '';
+  packet.properties = properties === undefined ? aliasOnly(Math.abs(alias)) : { ...properties, topicAlias: Math.abs(alias) };
+  try {
+    return writeToStream(packet as never, stream, options);
+  } finally {
+    packet.topic = topic;
+    packet.properties = properties;
+  }
 }

@@ -12,10 +12,9 @@ import { publishSize } from './v5-publish-size.js';
  *   make the server rebind aliases on every message.
  * - Per connection: the map lives on Aedes' client object, which a reconnect replaces, so a
  *   PUBLISH resent on a new connection (QoS 1/2 of a resumed session) carries its topic.
- * - Applied as the PUBLISH is written (v5-packet-writer.ts, in mqtt-packet's `writeToStream`, which
- *   Aedes calls for every packet, in the connection's order): the packet's topic and properties are
- *   swapped for the write and restored right after, so the stored packet and other subscribers'
- *   copies are untouched.
+ * - Chosen as the PUBLISH is written (v5-packet-writer.ts, in mqtt-packet's `writeToStream`, which
+ *   Aedes calls for every packet, in the connection's order); the stored packet and other
+ *   subscribers' copies keep their topic.
  * 3.1.1 clients and v5 clients that did not ask carry nothing; each written v5 PUBLISH costs one
  * property read.
  */
@@ -31,7 +30,7 @@ export interface AliasState {
   readonly maximumPacketSize: number;
 }
 
-interface AliasedPacket {
+export interface AliasedPacket {
   cmd: string;
   topic: string;
   payload: Buffer | string;
@@ -41,14 +40,6 @@ interface AliasedPacket {
 
 interface AliasingClient {
   [ALIASES]?: AliasState;
-}
-
-export type WriteToStream = (packet: never, stream: never, options?: never) => boolean;
-
-/** `{ topicAlias: n }` for a PUBLISH without properties, one per alias, built once. */
-const ALIAS_ONLY: Readonly<{ topicAlias: number }>[] = [];
-function aliasOnly(alias: number): Readonly<{ topicAlias: number }> {
-  return (ALIAS_ONLY[alias] ??= Object.freeze({ topicAlias: alias }));
 }
 
 /** The protocol stage's `preConnect`: a v5 CONNECT with Topic Alias Maximum > 0 opts the connection in. */
@@ -75,28 +66,25 @@ export function topicAliasesOf(stream: object): AliasState | undefined {
   return (stream as { client?: AliasingClient }).client?.[ALIASES];
 }
 
-/** Writes a PUBLISH to an opted-in client (v5-packet-writer.ts), with its topic's alias. */
-export function writeAliased(state: AliasState, packet: AliasedPacket, stream: never, options: never, writeToStream: WriteToStream): boolean {
+/**
+ * The alias to write a PUBLISH with on this connection (v5-packet-writer.ts, as it writes it):
+ * `-n` when its topic has alias n (write an empty topic and n), `n` when it takes alias n now
+ * (write the topic and n), 0 for none (the full topic alone).
+ */
+export function chooseTopicAlias(state: AliasState, packet: AliasedPacket): number {
   const topic = packet.topic;
   const known = state.aliases.get(topic);
-  if (known !== undefined) return writeWithAlias(packet, '', known, stream, options, writeToStream);
-  if (state.aliases.size >= state.maximum || topic.length === 0) return writeToStream(packet as never, stream, options);
+  if (known !== undefined) return -known;
+  if (state.aliases.size >= state.maximum || topic.length === 0) return 0;
   const alias = state.aliases.size + 1;
   // It was forwarded because it fits without an alias: it takes one only if it still fits with it.
-  if (state.maximumPacketSize > 0 && publishSize(packet, topic, alias) > state.maximumPacketSize) return writeToStream(packet as never, stream, options);
+  if (state.maximumPacketSize > 0 && publishSize(packet, topic, alias) > state.maximumPacketSize) return 0;
   state.aliases.set(topic, alias);
-  return writeWithAlias(packet, topic, alias, stream, options, writeToStream);
+  return alias;
 }
 
-function writeWithAlias(packet: AliasedPacket, topic: string, alias: number, stream: never, options: never, writeToStream: WriteToStream): boolean {
-  const fullTopic = packet.topic;
-  const properties = packet.properties;
-  packet.topic = topic;
-  packet.properties = properties === undefined ? aliasOnly(alias) : { ...properties, topicAlias: alias };
-  try {
-    return writeToStream(packet as never, stream, options);
-  } finally {
-    packet.topic = fullTopic;
-    packet.properties = properties;
-  }
+/** `{ topicAlias: n }` for a PUBLISH without properties, one per alias, built once. */
+const ALIAS_ONLY: Readonly<{ topicAlias: number }>[] = [];
+export function aliasOnly(alias: number): Readonly<{ topicAlias: number }> {
+  return (ALIAS_ONLY[alias] ??= Object.freeze({ topicAlias: alias }));
 }
