@@ -347,3 +347,74 @@ export async function dispatchLatency(params, { mark }) {
     closeAll(publishers);
   }
 }
+
+/**
+ * MQTT 5 request/response (issue 13): each requester subscribes to its own response topic, then keeps
+ * `window` requests in flight: a PUBLISH to `rr/<i>` with that response topic and correlation data,
+ * whose payload is its send time; the handler answers with the payload, so the answer tells its round
+ * trip. Round trips per second over the window, and their p50/p99.
+ */
+export async function requestResponse(params, { mark }) {
+  const { requesters: n, qos, window, warmupMs, windowMs, seed } = params;
+  const endpoint = withProtocolVersion(params.endpoint, 5);
+  const random = createRandom(seed);
+  const prefix = `rr${random.id(4)}-`;
+  const clients = await openClients(endpoint, n, `${prefix}c`);
+  const samples = new Float64Array(1 << 21);
+  let count = 0;
+  let recording = false;
+  let answered = 0;
+  let running = true;
+  let nextId = 0;
+  const templates = [];
+  for (let i = 0; i < n; i++) {
+    const responseTopic = `rr-response/${prefix}${i}`;
+    clients[i].autoAck = true;
+    await clients[i].subscribe(responseTopic, qos);
+    const packet = mqttPacket.generate(
+      { cmd: 'publish', topic: `rr/${i}`, payload: Buffer.alloc(8), qos, messageId: qos > 0 ? 1 : undefined, properties: { responseTopic, correlationData: Buffer.from(`${prefix}${i}`) } },
+      { protocolVersion: 5 },
+    );
+    const framed = frame(clients[i].transport, packet);
+    // The payload is the packet's last 8 bytes; the packet id follows the topic.
+    let lengthBytes = 1;
+    while (packet[lengthBytes] & 0x80) lengthBytes++;
+    const idOffset = framed.length - packet.length + 1 + lengthBytes + 2 + Buffer.byteLength(`rr/${i}`);
+    templates.push({ framed, idOffset });
+  }
+  const send = (i) => {
+    const { framed, idOffset } = templates[i];
+    const buffer = Buffer.from(framed);
+    if (qos > 0) {
+      nextId = nextId === 65535 ? 1 : nextId + 1;
+      buffer.writeUInt16BE(nextId, idOffset);
+    }
+    buffer.writeDoubleLE(performance.now(), buffer.length - 8);
+    clients[i].write(buffer);
+  };
+  clients.forEach((client, i) => {
+    client.onPublish = (buffer, payloadStart, end) => {
+      answered++;
+      if (recording && count < samples.length && end - payloadStart === 8) samples[count++] = performance.now() - buffer.readDoubleLE(payloadStart);
+      if (running) send(i);
+    };
+  });
+  for (let i = 0; i < n; i++) for (let k = 0; k < window; k++) send(i);
+  try {
+    await sleep(warmupMs);
+    const c0 = answered;
+    const t0 = performance.now();
+    await mark('window-start');
+    recording = true;
+    await sleep(windowMs);
+    recording = false;
+    const c1 = answered;
+    const t1 = performance.now();
+    await mark('window-end');
+    const sorted = samples.subarray(0, count).sort();
+    return { rate: (c1 - c0) / ((t1 - t0) / 1000), answered, samples: count, ...percentiles(sorted) };
+  } finally {
+    running = false;
+    closeAll(clients);
+  }
+}

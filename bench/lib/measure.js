@@ -79,6 +79,9 @@ function summarize(scenario, result, marks) {
     case 'dispatch':
       metrics.rate = (end.handled - start.handled) / ((end.time - start.time) / 1000);
       break;
+    case 'requestResponse':
+      Object.assign(metrics, { rate: result.rate, p50: result.p50, p99: result.p99 });
+      break;
     case 'dispatchLatency': {
       const latencies = Float64Array.from(marks['latency-end'].latencies).sort();
       const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];

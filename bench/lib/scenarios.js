@@ -166,3 +166,24 @@ export function connectionMetrics(counts) {
     { key: `heap@${count}`, label: `JS heap/conn at ${count.toLocaleString('en-US')}`, unit: 'bytes', better: 'lower' },
   ]);
 }
+
+/**
+ * MQTT 5 request/response (issue 13): requesters publish with a response topic and correlation data
+ * to a topic whose Nest handler answers (the module's request/response support), each keeping a
+ * window of requests in flight; round trips per second and the round-trip time.
+ */
+SCENARIOS.push({
+  id: 'request-response-v5',
+  title: 'Request/response round trip, MQTT 5',
+  summary:
+    "10 MQTT 5 requesters publish (QoS 1, 8 B) with a response topic and correlation data to `rr/+`, answered by the app's handler (`@MqttSubscribe` returning the payload), 8 requests in flight each; round trips per second and round-trip time",
+  workload: 'requestResponse',
+  group: 'request-response',
+  budget: null,
+  params: { requesters: 10, qos: 1, window: 8 },
+  metrics: [
+    { key: 'rate', label: 'round trips/s', unit: 'rate', better: 'higher' },
+    { key: 'p50', label: 'p50 ms', unit: 'ms', better: 'lower' },
+    { key: 'p99', label: 'p99 ms', unit: 'ms', better: 'lower' },
+  ],
+});

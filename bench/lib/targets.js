@@ -219,6 +219,16 @@ export const TARGET_GROUPS = {
   cluster: CLUSTER_TARGETS,
   metrics: METRICS_TARGETS,
   'metrics-dispatch': METRICS_DISPATCH_TARGETS,
+  // MQTT 5 request/response (issue 13): the library's handler answers; no other target has the feature.
+  'request-response': [
+    {
+      id: 'library-responder',
+      name: 'nestjs-mqtt-ws request/response',
+      description: "this library with one `@MqttSubscribe('rr/+', { payloadFormat: 'buffer' })` handler returning the request's payload, which the module publishes to the response topic with the correlation data",
+      unavailable: libraryBuilt,
+      start: nodeTarget('nest-mqtt-ws.js', ['--responder']),
+    },
+  ],
 };
 
 /** Every target once (the `library` target is in two groups), for --help and the report's list. */

@@ -1,4 +1,5 @@
-// This library in a minimal Nest app on Express; with `--handler`, plus one @MqttSubscribe handler;
+// This library in a minimal Nest app on Express; with `--handler`, plus one @MqttSubscribe handler
+// (`--responder`: one that answers MQTT 5 requests on `rr/+`);
 // with `--redis=<url>`, one instance of a cluster on that Redis; with `--metrics`, `metrics: true`
 // (prom-client's default registry), scraped every second as a Prometheus server would, more often.
 import 'reflect-metadata';
@@ -9,6 +10,7 @@ import { decorateMethod, recorder, recorderHandlers } from './dispatch-recorder.
 import { serveTarget } from './host.js';
 
 const withHandler = process.argv.includes('--handler');
+const withResponder = process.argv.includes('--responder');
 const withMetrics = process.argv.includes('--metrics');
 const redisUrl = process.argv.find((arg) => arg.startsWith('--redis='))?.slice('--redis='.length);
 
@@ -22,7 +24,16 @@ decorateMethod(BenchHandler, 'onMessage', [MqttSubscribe('bench/+')], [Payload()
 
 class AppModule {}
 const options = { path: '/mqtt', ...(redisUrl ? { redis: { url: redisUrl } } : {}), ...(withMetrics ? { metrics: true } : {}) };
-Module({ imports: [MqttWsModule.forRoot(options)], providers: withHandler ? [BenchHandler] : [] })(AppModule);
+// The request/response scenario (issue 13): a handler that answers each request with its payload, as it is.
+class BenchResponder {
+  onRequest(payload) {
+    return payload;
+  }
+}
+Injectable()(BenchResponder);
+decorateMethod(BenchResponder, 'onRequest', [MqttSubscribe('rr/+', { payloadFormat: 'buffer' })], [Payload()]);
+
+Module({ imports: [MqttWsModule.forRoot(options)], providers: [...(withHandler ? [BenchHandler] : []), ...(withResponder ? [BenchResponder] : [])] })(AppModule);
 
 const app = await NestFactory.create(AppModule, { logger: false });
 await app.listen(0, '127.0.0.1');

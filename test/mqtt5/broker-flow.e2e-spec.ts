@@ -5,53 +5,12 @@
  */
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
-import mqttPacket, { type Packet } from 'mqtt-packet';
-import WebSocket from 'ws';
+import type mqttPacket from 'mqtt-packet';
 import { MAX_WAITING_DELIVERIES } from '../../lib/broker/aedes/protocol/v5-outbound-limits.js';
 import { MqttWsModule } from '../../lib/index.js';
 import { startApp } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
-
-/** A raw MQTT 5 peer over WebSocket that acknowledges nothing by itself. */
-class RawV5Client {
-  readonly packets: Packet[] = [];
-  private waiters: { predicate: (packets: Packet[]) => boolean; resolve: () => void }[] = [];
-  private readonly parser = mqttPacket.parser({ protocolVersion: 5 });
-
-  private constructor(private readonly socket: WebSocket) {
-    this.parser.on('packet', (packet: Packet) => {
-      this.packets.push(packet);
-      this.waiters = this.waiters.filter((waiter) => !(waiter.predicate(this.packets) && (waiter.resolve(), true)));
-    });
-    socket.on('message', (data: Buffer) => this.parser.parse(data));
-  }
-
-  static async connect(url: string, connect: Record<string, unknown>): Promise<RawV5Client> {
-    const socket = new WebSocket(url, 'mqtt');
-    await new Promise((resolve, reject) => (socket.once('open', resolve), socket.once('error', reject)));
-    const client = new RawV5Client(socket);
-    client.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, keepalive: 0, ...connect });
-    await client.until((packets) => packets.some((packet) => packet.cmd === 'connack'));
-    return client;
-  }
-
-  send(packet: Record<string, unknown>): void {
-    this.socket.send(mqttPacket.generate(packet as unknown as Packet, { protocolVersion: 5 }), { binary: true });
-  }
-
-  until(predicate: (packets: Packet[]) => boolean): Promise<void> {
-    if (predicate(this.packets)) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ predicate, resolve }));
-  }
-
-  publishes(): mqttPacket.IPublishPacket[] {
-    return this.packets.filter((packet): packet is mqttPacket.IPublishPacket => packet.cmd === 'publish');
-  }
-
-  close(): void {
-    this.socket.terminate();
-  }
-}
+import { RawV5Client } from './raw-v5-client.js';
 
 describe('MQTT 5.0 flow control towards the client', () => {
   let app: INestApplication;
@@ -115,6 +74,30 @@ describe('MQTT 5.0 flow control towards the client', () => {
     }
   });
 
+  it('[MQTT-4.3.3] frees the Receive Maximum slot of a QoS 2 delivery the client ends with a failed PUBREC (0x80), sending no PUBREL for it', async () => {
+    const raw = await RawV5Client.connect(url, { clientId: 'rm-pubrec', properties: { receiveMaximum: 1 } });
+    await raw.subscribe([{ topic: 'rm-pubrec/t', qos: 2 }]);
+    const publisher = await TestClient.connect(url, { protocolVersion: 5, clientId: 'rm-pubrec-pub' });
+    try {
+      for (const payload of ['1', '2', '3']) await publisher.publish('rm-pubrec/t', payload, { qos: 2 });
+      const [first] = await raw.nextPublishes(1);
+      expect(first.payload.toString()).toBe('1');
+      raw.send({ cmd: 'pubrec', messageId: first.messageId, reasonCode: 0x80 });
+      const [, second] = await raw.nextPublishes(2);
+      expect(second.payload.toString()).toBe('2');
+      // The second flow completes normally and frees the slot for the third.
+      raw.send({ cmd: 'pubrec', messageId: second.messageId });
+      await raw.until((packets) => packets.some((packet) => packet.cmd === 'pubrel' && packet.messageId === second.messageId));
+      raw.send({ cmd: 'pubcomp', messageId: second.messageId });
+      const [, , third] = await raw.nextPublishes(3);
+      expect(third.payload.toString()).toBe('3');
+      expect(raw.packets.filter((packet) => packet.cmd === 'pubrel').map((packet) => packet.messageId)).toEqual([second.messageId]);
+    } finally {
+      raw.close();
+      await publisher.end();
+    }
+  });
+
   it('answers the QoS 2 flow and UNSUBSCRIBE of a v5 client with reason codes (PUBREC, PUBCOMP, PUBREL 0x00; UNSUBACK 0x00 and 0x11)', async () => {
     const raw = await RawV5Client.connect(url, { clientId: 'codes-raw' });
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'codes/t', qos: 2 }] });
@@ -137,6 +120,53 @@ describe('MQTT 5.0 flow control towards the client', () => {
       expect(byCmd('unsuback').granted).toEqual([0x00, 0x11]);
     } finally {
       raw.close();
+    }
+  });
+});
+
+describe('MQTT 5.0 packets written to the client (lib/broker/aedes/protocol/v5-packet-writer.ts)', () => {
+  let app: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] }));
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('writes a PUBLISH without properties of every shape (QoS 0/1/2, retained, UTF-8 topic, payloads across the 1-, 2- and 3-byte remaining lengths) that a v5 parser reads back unchanged', async () => {
+    const raw = await RawV5Client.connect(url, { clientId: 'writer-raw' });
+    const publisher = await TestClient.connect(url, { protocolVersion: 5, clientId: 'writer-pub' });
+    try {
+      await raw.subscribe([{ topic: 'writer/#', qos: 2 }]);
+      const cases = [
+        { topic: 'writer/a', size: 0, qos: 0 as const, retain: false },
+        { topic: 'writer/ä/€', size: 100, qos: 1 as const, retain: false },
+        { topic: 'writer/b', size: 2047, qos: 2 as const, retain: false },
+        { topic: 'writer/c', size: 3000, qos: 1 as const, retain: true },
+        { topic: 'writer/d', size: 20000, qos: 0 as const, retain: false },
+      ];
+      for (const { topic, size, qos, retain } of cases) await publisher.publish(topic, Buffer.alloc(size, size % 251), { qos, retain });
+      const packets = await raw.nextPublishes(cases.length);
+      for (const packet of packets) {
+        if (packet.qos === 1) raw.send({ cmd: 'puback', messageId: packet.messageId });
+        if (packet.qos === 2) raw.send({ cmd: 'pubrec', messageId: packet.messageId });
+      }
+      expect(packets.map((packet) => ({ topic: packet.topic, size: packet.payload.length, qos: packet.qos, retain: packet.retain, dup: packet.dup })))
+        .toEqual(cases.map(({ topic, size, qos }) => ({ topic, size, qos, retain: false, dup: false })));
+      expect(packets.every((packet, i) => Buffer.from(packet.payload).equals(Buffer.alloc(cases[i].size, cases[i].size % 251)))).toBe(true);
+      expect(packets.map((packet) => packet.properties)).toEqual(cases.map(() => undefined));
+      await raw.until((all) => all.some((packet) => packet.cmd === 'pubrel'));
+      const late = await RawV5Client.connect(url, { clientId: 'writer-late' });
+      await late.subscribe([{ topic: 'writer/c', qos: 1 }]);
+      const [retained] = await late.nextPublishes(1);
+      late.close();
+      expect({ retain: retained.retain, qos: retained.qos, size: retained.payload.length }).toEqual({ retain: true, qos: 1, size: 3000 });
+    } finally {
+      raw.close();
+      await publisher.publish('writer/c', '', { qos: 1, retain: true });
+      await publisher.end();
     }
   });
 });

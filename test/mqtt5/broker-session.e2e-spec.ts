@@ -136,4 +136,44 @@ describe('MQTT 5.0 sessions (MQTT.js, protocol level 5)', () => {
       await client.endAsync();
     }
   });
+
+  it('[MQTT-3.3.4-3] [MQTT-3.3.4-4] gives a resumed session\'s queued and live messages the subscription identifiers of its restored subscriptions, without a new SUBSCRIBE', async () => {
+    const id = 'si-resumed';
+    const first = await connectWithConnack({ clientId: id, clean: true, properties: { sessionExpiryInterval: 60 } });
+    await first.client.subscribeAsync('si-resumed/a', { qos: 1, properties: { subscriptionIdentifier: 5 } });
+    await first.client.subscribeAsync('si-resumed/+', { qos: 1, properties: { subscriptionIdentifier: 6 } });
+    await first.client.subscribeAsync('si-only/#', { qos: 1, properties: { subscriptionIdentifier: 9 } });
+    await first.client.endAsync();
+    const publisher = await TestClient.connect(url, { ...V5, clientId: 'si-resumed-pub' });
+    await publisher.publish('si-resumed/a', 'queued both', { qos: 1 });
+    await publisher.publish('si-only/x', 'queued one', { qos: 1 });
+    const received: mqtt.IPublishPacket[] = [];
+    const client = mqtt.connect(url, { ...V5, reconnectPeriod: 0, clientId: id, clean: false, properties: { sessionExpiryInterval: 60 } });
+    let expected = 2;
+    let arrived: () => void = () => undefined;
+    client.on('message', (_topic, _payload, packet) => {
+      received.push(packet);
+      if (received.length === expected) arrived();
+    });
+    try {
+      const connack = await new Promise<mqtt.IConnackPacket>((resolve) => client.once('connect', resolve));
+      expect(connack.sessionPresent).toBe(true);
+      await new Promise<void>((resolve) => (received.length >= expected ? resolve() : (arrived = resolve)));
+      expected = 4;
+      const live = new Promise<void>((resolve) => (arrived = resolve));
+      await publisher.publish('si-resumed/a', 'live both', { qos: 1 });
+      await publisher.publish('si-only/y', 'live one', { qos: 1 });
+      await live;
+      const identifiers = (packet: mqtt.IPublishPacket) => [packet.payload.toString(), [packet.properties?.subscriptionIdentifier].flat().sort()];
+      expect(received.map(identifiers)).toEqual([
+        ['queued both', [5, 6]],
+        ['queued one', [9]],
+        ['live both', [5, 6]],
+        ['live one', [9]],
+      ]);
+    } finally {
+      client.end(true, { properties: { sessionExpiryInterval: 0 } } as never);
+      await publisher.end();
+    }
+  });
 });

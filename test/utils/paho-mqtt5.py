@@ -116,4 +116,52 @@ def run_kicked():
     c.loop_stop()
 
 
-{'properties': run_properties, 'assigned': run_assigned, 'kicked': run_kicked}[scenario]()
+def run_aliases():
+    """Two subscribers, one with Topic Alias Maximum 4 (Paho 1.6 does not resolve aliases: it shows the wire)."""
+    received = {'aliased': 0, 'plain': 0}
+    done = threading.Event()
+    lock = threading.Lock()
+
+    def on_alias_message(name):
+        def handler(c, userdata, message):
+            props = props_of(message.properties)
+            if hasattr(message.properties, 'TopicAlias'):
+                props['TopicAlias'] = message.properties.TopicAlias
+            report(event='message', client=name, topic=message.topic, payload=message.payload.decode(), properties=props)
+            with lock:
+                received[name] += 1
+                if received['aliased'] == 2 and received['plain'] == 2:
+                    done.set()
+        return handler
+
+    clients = []
+    for name in ('aliased', 'plain'):
+        c = client('paho-alias-' + name)
+        c.on_message = on_alias_message(name)
+        connected, subscribed = threading.Event(), threading.Event()
+        c.on_connect = lambda c, u, f, rc, p, e=connected: e.set()
+        c.on_subscribe = lambda c, u, mid, rcs, p, e=subscribed: e.set()
+        props = Properties(PacketTypes.CONNECT)
+        if name == 'aliased':
+            props.TopicAliasMaximum = 4
+        c.connect(host, port, clean_start=True, properties=props)
+        c.loop_start()
+        if not connected.wait(5.0):
+            report(error='timeout waiting for connack of ' + name)
+            sys.exit(1)
+        c.subscribe('paho/alias/t', qos=1)
+        if not subscribed.wait(5.0):
+            report(error='timeout waiting for suback of ' + name)
+            sys.exit(1)
+        clients.append(c)
+    clients[1].publish('paho/alias/t', 'one', qos=1)
+    clients[1].publish('paho/alias/t', 'two', qos=1)
+    if not done.wait(5.0):
+        report(error='timeout waiting for the messages')
+        sys.exit(1)
+    for c in clients:
+        c.disconnect()
+        c.loop_stop()
+
+
+{'properties': run_properties, 'assigned': run_assigned, 'kicked': run_kicked, 'aliases': run_aliases}[scenario]()

@@ -1,4 +1,5 @@
 import type { Aedes, Client } from 'aedes';
+import mqttPacket from 'mqtt-packet';
 import { defineHookStage } from '../../hook-chain.js';
 import type { MqttBrokerClient } from '../../mqtt-broker.js';
 import { aedesClientOf } from '../aedes-client.js';
@@ -10,6 +11,8 @@ import { checkV5Forward, limitV5Deliveries, releaseV5Slot } from './v5-outbound-
 import { countIdentifiedSubscriptions, withAllSubscriptionIdentifiers } from './subscription-identifiers.js';
 import { forwardToSharedMember, joinSharedGroups, leaveSharedGroups } from './shared-subscriptions.js';
 import { endQueueOfResumedSession, keepQueueOfResumedSession } from './v5-session-resume.js';
+import { noteTopicAliasMaximum } from './v5-topic-aliases.js';
+import { installV5PacketWriter } from './v5-packet-writer.js';
 import { answerSubscribe, noteSubscriptionGrant, storeGrantedSubscriptionsOnly } from './subscription-grants.js';
 
 const DELIVERIES_PREPARED = Symbol('deliveriesPrepared');
@@ -41,7 +44,10 @@ export const protocolConformanceStage = defineHookStage({
 
   preConnect(client, packet, callback, next) {
     const refusal = clientIdRefusal(packet);
-    if (refusal === undefined) return next(client, packet, callback);
+    if (refusal === undefined) {
+      noteTopicAliasMaximum(aedesClientOf(client), packet as never);
+      return next(client, packet, callback);
+    }
     client.refuseConnect(refusal);
     // Not an error: that would make Aedes destroy the socket before the CONNACK is sent.
     callback(null, false);
@@ -84,8 +90,11 @@ export function installProtocolConformance(broker: Aedes): void {
   broker.on('connackSent', (_connack: unknown, client: Client) => {
     releaseHeldDeliveries(client);
     keepQueueOfResumedSession(client);
+    // A resumed session's subscriptions were restored without a 'subscribe' event; its queue follows.
+    countIdentifiedSubscriptions(client);
   });
   broker.on('clientReady', (client: Client) => endQueueOfResumedSession(client));
+  installV5PacketWriter(mqttPacket as never);
   broker.on('ack', (_packet: unknown, client: Client) => releaseV5Slot(client));
   // First, so that every other listener sees the granted QoS.
   broker.prependListener('subscribe', answerSubscribe);

@@ -1,13 +1,16 @@
 import type { AedesPublishPacket, Client } from 'aedes';
-import mqttPacket from 'mqtt-packet';
+import { publishSize } from './v5-publish-size.js';
+import { topicAliasOf } from './v5-topic-aliases.js';
 
 /**
  * MQTT 5 limits a client sets on what the server sends it, which Aedes 2.0.0-beta.1 stores and
  * ignores (docs/upstream-reports.md):
  * - Receive Maximum: at most that many QoS 1/2 PUBLISH unacknowledged [MQTT-3.3.4-9]. Further
  *   deliveries wait here, in order, and go out as PUBACKs/PUBCOMPs arrive.
+ *   A PUBREC with a failure reason code ends a QoS 2 flow [MQTT-4.3.3], and frees its slot as a
+ *   PUBCOMP does (Aedes emits no 'ack' for it: the client's parser is listened to).
  * - Maximum Packet Size: a PUBLISH larger than it is not sent (dropped, as if sent)
- *   [MQTT-3.1.2-25].
+ *   [MQTT-3.1.2-25]; counted as it will be written, with its topic alias when it has one.
  * Installed per client, only for an MQTT 5 client that set either: 3.1.1 clients and v5 clients
  * without limits carry nothing, and their deliveries cost one property read.
  */
@@ -33,6 +36,7 @@ interface LimitedClient {
   maximumPacketSize?: number;
   deliverQoS: Deliver;
   duplicates: Record<string, number | undefined>;
+  _parser: { on(event: 'packet', listener: (packet: { cmd: string; reasonCode?: number }) => void): void };
   disconnect(options: { reasonCode: number }): void;
   [FLOW]?: FlowState;
 }
@@ -47,6 +51,9 @@ export function limitV5Deliveries(client: Client): void {
   const state: FlowState = { receiveMaximum, maximumPacketSize, inflight: 0, waiting: [], deliverQoS: limited.deliverQoS };
   limited[FLOW] = state;
   if (receiveMaximum >= NO_RECEIVE_LIMIT) return;
+  limited._parser.on('packet', (packet) => {
+    if (packet.cmd === 'pubrec' && (packet.reasonCode ?? 0) >= 0x80) releaseV5Slot(client);
+  });
   limited.deliverQoS = (packet, callback) => {
     if (packet.qos === 0 || state.inflight < state.receiveMaximum) return state.deliverQoS(packet, callback);
     if (state.waiting.length >= MAX_WAITING_DELIVERIES) {
@@ -74,12 +81,12 @@ export function limitV5Deliveries(client: Client): void {
 export function checkV5Forward(client: Client, packet: AedesPublishPacket | null | undefined): AedesPublishPacket | null | undefined {
   const state = (client as unknown as LimitedClient)[FLOW];
   if (state === undefined || !packet) return packet;
-  if (state.maximumPacketSize > 0 && publishSize(packet) > state.maximumPacketSize) return null;
+  if (state.maximumPacketSize > 0 && forwardedSize(client, packet) > state.maximumPacketSize) return null;
   if (packet.qos > 0) state.inflight++;
   return packet;
 }
 
-/** A PUBACK or PUBCOMP from the client (Aedes' 'ack'): a slot is free; waiting deliveries take it. */
+/** A PUBACK or PUBCOMP from the client (Aedes' 'ack'), or a failed PUBREC: a slot is free; waiting deliveries take it. */
 export function releaseV5Slot(client: Client): void {
   const state = (client as unknown as LimitedClient)[FLOW];
   if (state === undefined) return;
@@ -89,12 +96,10 @@ export function releaseV5Slot(client: Client): void {
   }
 }
 
-function publishSize(packet: AedesPublishPacket): number {
-  const { topic, payload, qos, retain, dup, properties } = packet as AedesPublishPacket & { properties?: object };
-  // The messageId is a placeholder: its two bytes count, not its value.
-  return mqttPacket.generate({ cmd: 'publish', topic, payload, qos, retain, dup, messageId: qos > 0 ? 1 : undefined, properties } as mqttPacket.IPublishPacket, {
-    protocolVersion: 5,
-  }).length;
+/** A topic that has an alias on this connection keeps it (v5-topic-aliases.ts): it is written without its topic. */
+function forwardedSize(client: Client, packet: AedesPublishPacket): number {
+  const alias = topicAliasOf(client, packet.topic);
+  return alias === undefined ? publishSize(packet as never) : publishSize(packet as never, '', alias);
 }
 
 function noop(): void {}

@@ -1,0 +1,147 @@
+import { aliasOnly, chooseTopicAlias, topicAliasesOf, type AliasedPacket } from './v5-topic-aliases.js';
+
+type WriteToStream = (packet: never, stream: never, options?: never) => boolean;
+
+/**
+ * What the server writes to an MQTT 5 client, in mqtt-packet's `writeToStream` (Aedes calls it for
+ * every packet; wrapped once per process):
+ * - a PUBLISH to a client that opted in to topic aliases gets its alias (v5-topic-aliases.ts);
+ * - a PUBLISH without properties (but its alias) is encoded here, in one buffer: mqtt-packet writes
+ *   it in seven pieces, one of them the property list, and builds a properties writer (a closure)
+ *   for it; one with properties and an alias goes to mqtt-packet with its topic and properties
+ *   swapped for the write and restored right after;
+ * - a PUBACK/PUBREC/PUBREL/PUBCOMP with reason code 0 (or none) and no properties is the 3.1.1
+ *   packet, byte for byte [MQTT-3.4.2-1]: mqtt-packet's v5 path would add the reason code and an
+ *   empty property list (two more writes, two buffers) to each.
+ * Everything else goes to mqtt-packet as it is. 3.1.1 packets cost one property read.
+ */
+
+const INSTALLED = Symbol('v5PacketWriter');
+const V4 = Object.freeze({ protocolVersion: 4 });
+/** Larger payloads are written beside the header rather than copied into it. */
+const COPIED_PAYLOAD_BYTES = 2048;
+const PUBLISH_HEADER = 0x30;
+/** The Topic Alias property: its identifier, then a two-byte integer. */
+const TOPIC_ALIAS = 0x23;
+const TOPIC_ALIAS_PROPERTY_BYTES = 3;
+/** Comfortably below the largest remaining length (268,435,455); mqtt-packet refuses what is above. */
+const MAX_PAYLOAD_BYTES = 0x0ff00000;
+
+interface WrittenPacket {
+  cmd: string;
+  topic?: unknown;
+  payload?: unknown;
+  qos?: number;
+  dup?: boolean;
+  retain?: boolean;
+  messageId?: number;
+  reasonCode?: number;
+  properties?: object;
+}
+
+interface Stream {
+  write(chunk: Buffer): boolean;
+  cork?(): void;
+  uncork?(): void;
+}
+
+export function installV5PacketWriter(mqttPacket: { writeToStream: WriteToStream }): void {
+  const marked = mqttPacket as typeof mqttPacket & { [INSTALLED]?: true };
+  if (marked[INSTALLED]) return;
+  marked[INSTALLED] = true;
+  const writeToStream = mqttPacket.writeToStream;
+  mqttPacket.writeToStream = function (packet, stream, options) {
+    if ((options as { protocolVersion?: number } | undefined)?.protocolVersion !== 5) return writeToStream(packet, stream, options);
+    const written = packet as WrittenPacket;
+    switch (written.cmd) {
+      case 'publish': {
+        const aliases = topicAliasesOf(stream as object);
+        const alias = aliases === undefined ? 0 : chooseTopicAlias(aliases, written as AliasedPacket);
+        if (written.properties === undefined && isBarePublish(written)) return writeBarePublish(written, stream as Stream, alias);
+        if (alias !== 0) return writeWithAlias(written as AliasedPacket, alias, stream, options as never, writeToStream);
+        break;
+      }
+      case 'puback':
+      case 'pubrec':
+      case 'pubrel':
+      case 'pubcomp':
+        if (!written.reasonCode && written.properties === undefined) return writeToStream(packet, stream, V4 as never);
+        break;
+    }
+    return writeToStream(packet, stream, options);
+  };
+}
+
+function isBarePublish(packet: WrittenPacket): packet is WrittenPacket & { topic: string; payload: Buffer } {
+  const qos = packet.qos ?? 0;
+  return (
+    typeof packet.topic === 'string' &&
+    Buffer.isBuffer(packet.payload) &&
+    packet.payload.length < MAX_PAYLOAD_BYTES &&
+    (qos === 0 || ((qos === 1 || qos === 2) && typeof packet.messageId === 'number' && packet.messageId > 0 && packet.messageId <= 0xffff))
+  );
+}
+
+/**
+ * PUBLISH: fixed header, remaining length, topic, packet identifier (QoS 1/2), properties (none, or
+ * the Topic Alias), payload [MQTT-3.3]. `alias` as `chooseTopicAlias` gives it.
+ */
+function writeBarePublish(packet: WrittenPacket & { topic: string; payload: Buffer }, stream: Stream, alias: number): boolean {
+  const { payload } = packet;
+  const topic = alias < 0 ? '' : packet.topic;
+  const qos = packet.qos ?? 0;
+  const topicBytes = Buffer.byteLength(topic);
+  const propertyBytes = alias === 0 ? 0 : TOPIC_ALIAS_PROPERTY_BYTES;
+  const variableHeader = 2 + topicBytes + (qos > 0 ? 2 : 0) + 1 + propertyBytes;
+  const remaining = variableHeader + payload.length;
+  const lengthBytes = remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4;
+  const headerBytes = 1 + lengthBytes + variableHeader;
+  const copied = payload.length <= COPIED_PAYLOAD_BYTES;
+  const buffer = Buffer.allocUnsafe(copied ? headerBytes + payload.length : headerBytes);
+  buffer[0] = PUBLISH_HEADER | (packet.dup && qos > 0 ? 0x08 : 0) | (qos << 1) | (packet.retain ? 0x01 : 0);
+  let offset = 1;
+  let length = remaining;
+  do {
+    let byte = length % 0x80;
+    length = Math.floor(length / 0x80);
+    if (length > 0) byte |= 0x80;
+    buffer[offset++] = byte;
+  } while (length > 0);
+  buffer.writeUInt16BE(topicBytes, offset);
+  offset += 2;
+  offset += buffer.write(topic, offset, 'utf8');
+  if (qos > 0) {
+    buffer.writeUInt16BE(packet.messageId!, offset);
+    offset += 2;
+  }
+  buffer[offset++] = propertyBytes;
+  if (alias !== 0) {
+    buffer[offset++] = TOPIC_ALIAS;
+    buffer.writeUInt16BE(Math.abs(alias), offset);
+    offset += 2;
+  }
+  if (copied) {
+    payload.copy(buffer, offset);
+    return stream.write(buffer);
+  }
+  // One piece for the transport (one WebSocket frame): the two writes are corked together.
+  stream.cork?.();
+  stream.write(buffer);
+  const ok = stream.write(payload);
+  stream.uncork?.();
+  return ok;
+}
+
+/** A PUBLISH with properties and an alias: mqtt-packet writes it with them, the packet is left as it was. */
+function writeWithAlias(packet: AliasedPacket, alias: number, stream: never, options: never, writeToStream: WriteToStream): boolean {
+  const topic = packet.topic;
+  const properties = packet.properties;
+  if (alias < 0) packet.topic = '';
+  packet.properties = properties === undefined ? aliasOnly(Math.abs(alias)) : { ...properties, topicAlias: Math.abs(alias) };
+  try {
+    return writeToStream(packet as never, stream, options);
+  } finally {
+    packet.topic = topic;
+    packet.properties = properties;
+  }
+}
