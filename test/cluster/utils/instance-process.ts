@@ -50,10 +50,10 @@ export class InstanceProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  static async start(name: string, redisUrl: string, keyPrefix: string): Promise<InstanceProcess> {
+  static async start(name: string, redisUrl: string, keyPrefix: string, env: Record<string, string> = {}): Promise<InstanceProcess> {
     const child = fork(`${FIXTURES}cluster-instance.ts`, [], {
       execArgv: ['--import', `${FIXTURES}register-ts.mjs`],
-      env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix, INSTANCE_NAME: name },
+      env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix, INSTANCE_NAME: name, ...env },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     const instance = new InstanceProcess(name, child);
@@ -95,6 +95,11 @@ export class InstanceProcess {
   /** `MqttService.health()` on this instance. */
   health(): Promise<InstanceHealth> {
     return this.request({ cmd: 'health' }).then((reply) => reply.health as InstanceHealth);
+  }
+
+  /** The shared subscription groups as this instance sees them: group key → sorted online and offline client ids. */
+  sharedMembers(): Promise<Record<string, { online: string[]; offline: string[] }>> {
+    return this.request({ cmd: 'sharedMembers' }).then((reply) => reply.members as Record<string, { online: string[]; offline: string[] }>);
   }
 
   /** Resolves once the instance has raised `event` `count` times in all; bounded polling. */
