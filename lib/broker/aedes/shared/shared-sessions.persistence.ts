@@ -130,9 +130,12 @@ export function keepSharedSessions(store: SessionStore, groups: SharedGroups, is
     });
   };
 
+  // Aedes calls it for one thing: the offline fan-out of a QoS 1/2 message. Without groups, nothing is added to that path.
   store.subscriptionsByTopic = function (topic) {
-    return subscriptionsByTopic.call(this, topic).then((subscriptions) => {
-      if (groups.registry.groups.size > 0) (subscriptions as QueuedSubscription[] & { [FAN_OUT]?: true })[FAN_OUT] = true;
+    const found = subscriptionsByTopic.call(this, topic);
+    if (groups.registry.groups.size === 0) return found;
+    return found.then((subscriptions) => {
+      (subscriptions as QueuedSubscription[] & { [FAN_OUT]?: true })[FAN_OUT] = true;
       return subscriptions;
     });
   };
