@@ -137,6 +137,14 @@ describe('MQTT 5.0 shared subscriptions of persistent sessions (MQTT.js, protoco
     expect(texts(fresh, 'end/t')).toEqual([]);
   });
 
+  it('[MQTT-3.8.3-4] closes the connection of a client that sets No Local on a shared subscription (a Protocol Error)', async () => {
+    const client = await connect('nl-shared');
+    const closed = new Promise<void>((resolve) => client.client.once('close', () => resolve()));
+    void client.client.subscribeAsync('$share/nl/nl/t', { qos: 1, nl: true }).catch(() => undefined);
+    await closed;
+    expect(client.client.connected).toBe(false);
+  });
+
   it('refuses a malformed $share/ filter (a wildcard as ShareName, no filter) with 0x9E', async () => {
     const client = await connect('malformed');
     const error = (await client.subscribe(['$share/+/t', '$share/g', 'plain/t'], 1).catch((caught: unknown) => caught)) as { packet?: { granted?: number[] } };

@@ -214,6 +214,7 @@ export const PROTECTIONS = [
   { name: 'validation: tcp listener port', edits: [{ file: 'lib/mqtt-ws-options.validator.ts', search: 'if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) fail(`${name}.port`', replace: 'if (Number.isNaN(0)) fail(`${name}.port`' }], spec: TCP_SPEC, test: 'names the mistake' },
   { name: 'shared subscriptions: a $share/ filter whose ShareName is a wildcard is refused', edits: [{ file: 'lib/broker/aedes/shared/share-topic.ts', search: "  if (group.includes('+') || group.includes('#')) return undefined;\n", replace: '' }], spec: 'test/mqtt5/shared-sessions.e2e-spec.ts', test: 'malformed' },
   { name: 'shared subscriptions: UNSUBSCRIBE $share/g/f leaves only a group the client is in', edits: [{ file: 'lib/broker/aedes/protocol/shared-subscriptions.ts', search: 'if (parts !== undefined && own.get(parts.filter) === groupKey(parts.group, parts.filter)) filters[i] = parts.filter;', replace: 'if (parts !== undefined) filters[i] = parts.filter;' }], spec: 'test/mqtt5/shared-sessions.e2e-spec.ts', test: 'a group the client is not in' },
+  { name: 'shared subscriptions: No Local on a shared subscription is a Protocol Error', edits: [{ file: 'lib/broker/aedes/protocol/shared-subscriptions.ts', search: '    if (subscription.nl) return', replace: '    if (subscription.nl && Number.isNaN(0)) return' }], spec: 'test/mqtt5/shared-sessions.e2e-spec.ts', test: 'No Local on a shared subscription' },
 ];
 
 function run(cwd, command, args) {

@@ -53,7 +53,7 @@ export const protocolConformanceStage = defineHookStage({
     next(client, subscription, (error, granted) => {
       if (!error) noteSubscriptionGrant(subscription, granted);
       if (!error && granted) noteGrantedQos(aedesClient, granted.qos);
-      if (!error && granted) noteSharedGrant(aedesClient, subscription as never, granted.qos);
+      if (!error && granted) noteSharedGrant(aedesClient, subscription as never);
       callback(error, granted);
     });
   },

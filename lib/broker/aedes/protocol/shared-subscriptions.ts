@@ -53,6 +53,7 @@ interface SharingClient {
 interface ParsedSubscription {
   topic: string;
   rh?: number;
+  nl?: boolean;
   [SHARE_GROUP]?: string;
 }
 
@@ -78,6 +79,7 @@ export function installSharedSubscriptions(aedes: Aedes): void {
   });
   aedes.on('clientReady', (client: Client) => claimSharedGroups(client as unknown as SharingClient));
   aedes.on('clientDisconnect', (client: Client) => leaveOnDisconnect(client as unknown as SharingClient));
+  aedes.on('subscribe', (subscriptions: ParsedSubscription[], client: Client) => joinSubscribed(subscriptions, client as unknown as SharingClient));
   aedes.on('unsubscribe', (filters: string[], client: Client) => leaveUnsubscribed(filters, client as unknown as SharingClient));
 }
 
@@ -95,16 +97,21 @@ function servesClient(client: Client | undefined): client is Client {
   return sharing !== undefined && SERVING.has(sharing.conn) && (sharing.version ?? sharing._parser?.settings?.protocolVersion) === 5;
 }
 
-/** Parser: a v5 client's `$share/g/f` becomes `f`, marked with its group. A malformed one stays, for Aedes' 0x9E. */
-export function rewriteSharedSubscriptions(client: Client | undefined, subscriptions: ParsedSubscription[]): void {
-  if (!servesClient(client)) return;
+/**
+ * Parser: a v5 client's `$share/g/f` becomes `f`, marked with its group. A malformed one stays, for
+ * Aedes' 0x9E. Returns the protocol error of a shared subscription with No Local [MQTT-3.8.3-4].
+ */
+export function rewriteSharedSubscriptions(client: Client | undefined, subscriptions: ParsedSubscription[]): string | undefined {
+  if (!servesClient(client)) return undefined;
   for (const subscription of subscriptions) {
     const parts = parseShareFilter(subscription.topic);
     if (parts === undefined) continue;
+    if (subscription.nl) return `SUBSCRIBE: No Local on the shared subscription ${subscription.topic}`;
     subscription.topic = parts.filter;
     subscription.rh = 2;
     subscription[SHARE_GROUP] = parts.group;
   }
+  return undefined;
 }
 
 /** Parser: UNSUBSCRIBE `$share/g/f` of a member of that group unsubscribes `f` (else Aedes answers 0x11, no subscription). */
@@ -120,10 +127,11 @@ export function rewriteSharedUnsubscriptions(client: Client | undefined, filters
 
 /**
  * `authorizeSubscribe` granted a subscription (a SUBSCRIBE, or a session being restored): a shared
- * one joins its group (a restored one when the connection is ready, `claimSharedGroups`); a plain one
- * of a filter held shared leaves the group (one subscription per filter and client).
+ * one is noted, to join its group once Aedes has subscribed it ('subscribe', or for a restored one
+ * `claimSharedGroups`); a plain one of a filter held shared leaves the group (one subscription per
+ * filter and client).
  */
-export function noteSharedGrant(client: Client, subscription: ParsedSubscription, grantedQos: number): void {
+export function noteSharedGrant(client: Client, subscription: ParsedSubscription): void {
   const sharing = client as unknown as SharingClient;
   const group = subscription[SHARE_GROUP];
   const own = sharing[SHARED];
@@ -137,9 +145,21 @@ export function noteSharedGrant(client: Client, subscription: ParsedSubscription
     own!.delete(filter);
     if (sharing.connected) groups.leave(held, sharing.id);
   }
-  if (key === undefined) return;
-  (sharing[SHARED] ??= new Map()).set(filter, key);
-  if (sharing.connected) groups.join(key, sharing.id, !sharing.clean, grantedQos);
+  if (key !== undefined) (sharing[SHARED] ??= new Map()).set(filter, key);
+}
+
+/** Aedes' 'subscribe' (a SUBSCRIBE, every filter decided, at its granted QoS): the shared ones join their groups. */
+function joinSubscribed(subscriptions: readonly ParsedSubscription[], client: SharingClient): void {
+  const own = client[SHARED];
+  const groups = client.broker[GROUPS];
+  if (own === undefined || groups === undefined) return;
+  for (const subscription of subscriptions) {
+    const group = subscription[SHARE_GROUP];
+    const qos = (subscription as { qos?: number }).qos ?? 0;
+    if (group === undefined || qos >= 0x80) continue;
+    const key = groupKey(group, subscription.topic);
+    if (own.get(subscription.topic) === key) groups.join(key, client.id, !client.clean, qos);
+  }
 }
 
 /** 'clientReady': this connection now answers for the client id's memberships, those restored with its session or none. */
