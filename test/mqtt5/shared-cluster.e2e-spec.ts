@@ -13,6 +13,7 @@ import mqtt from 'mqtt';
 import { InstanceProcess, killAllInstances, pollUntil } from '../cluster/utils/instance-process.js';
 import { describeWithRedis, RedisServer } from '../cluster/utils/redis-server.js';
 import { TestClient } from '../utils/mqtt-client.js';
+import { runPaho } from '../utils/paho.js';
 
 jest.setTimeout(90_000);
 
@@ -175,6 +176,27 @@ describeWithRedis('MQTT 5.0 shared subscriptions across instances on Redis', () 
     expect(back.received('prefer/t')).toHaveLength(0);
     expect(online.received('prefer/t').map((message) => message.payload.toString())).toEqual(range('p', 6));
     await back.client.unsubscribeAsync('$share/pref/prefer/t');
+  });
+
+  it('shares a group between a Paho Python member on A and an MQTT.js member on B', async () => {
+    const paho = runPaho('shared', a.url);
+    expect(await paho.waitForEvent('suback')).toMatchObject({ reasonCodes: [1, 1] });
+    const member = await connect(b, 'paho-mqttjs');
+    await member.subscribe('$share/paho/paho/shared', 1);
+    await member.subscribe('paho/end', 1);
+    await converged([a, b, c], { 'paho/paho/shared': { online: ['paho-mqttjs', 'paho-shared'], offline: [] } });
+    for (let i = 0; i < 10; i++) await c.publish('paho/shared', `s${i}`, 1);
+    // After the messages, from the same instance: they have arrived when it does.
+    await c.publish('paho/end', 'end', 1);
+    const { code, events, stderr } = await paho.finished;
+    await member.waitFor(1, 'paho/end');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const atPaho = events.find((event) => event.event === 'done')!.payloads as string[];
+    const atMqttJs = member.received('paho/shared').map((message) => message.payload.toString());
+    expect([...atPaho, ...atMqttJs].sort()).toEqual(range('s', 10));
+    expect(atPaho.length).toBeGreaterThan(0);
+    expect(atMqttJs.length).toBeGreaterThan(0);
   });
 
   it('forgets the members of an instance that dies, keeps its persistent members offline, and of one that stops at once', async () => {

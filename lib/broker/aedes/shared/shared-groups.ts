@@ -8,7 +8,7 @@ import { SharedGroupsRegistry, type MemberSnapshot } from './shared-groups.regis
  * `authorizePublish`, kept last in the hook chain), so only instances speak there.
  *
  * - An instance that starts asks the others (`hello`); each answers with the records it owns (`state`).
- * - Every `liveness` ms each instance says it is alive; the records of an instance not heard from in
+ * - Every period (`min(heartbeatInterval, 5 s)`) each instance that knows of another says it is alive; the records of an instance not heard from in
  *   three periods are taken as gone: its members without a persistent session leave, its persistent
  *   members wait offline, adopted by the live instance with the smallest id. One that stops says so
  *   (`bye`) and the others do the same at once.
@@ -135,6 +135,8 @@ export class SharedGroups {
   }
 
   private checkLiveness(): void {
+    // Alone so far (a single instance, or the first of a cluster): no one to tell. A peer that starts says hello.
+    if (this.lastSeen.size === 0) return;
     this.send(['alive']);
     const now = Date.now();
     for (const owner of this.registry.otherOwners()) {
