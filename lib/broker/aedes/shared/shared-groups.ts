@@ -106,12 +106,14 @@ export class SharedGroups {
     const from = topic.slice(5, topic.length - CONTROL_LEVEL.length - 1);
     if (from === this.self || this.stopped) return;
     this.lastSeen.set(from, Date.now());
-    let operation: Operation;
     try {
-      operation = JSON.parse(payload.toString()) as Operation;
+      this.apply(from, JSON.parse(payload.toString()) as Operation);
     } catch {
-      return;
+      // Not one of ours (another version of the library on the same emitter): ignored, as unknown operations are.
     }
+  }
+
+  private apply(from: string, operation: Operation): void {
     const registry = this.registry;
     switch (operation[0]) {
       case 'join':
