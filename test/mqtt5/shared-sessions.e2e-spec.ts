@@ -137,6 +137,19 @@ describe('MQTT 5.0 shared subscriptions of persistent sessions (MQTT.js, protoco
     expect(texts(fresh, 'end/t')).toEqual([]);
   });
 
+  it('queues nothing for a member from a message published to a $share/ topic name (the stored form of its subscription)', async () => {
+    const member = await connect('inj-member', SESSION);
+    await member.subscribe('$share/inj/inj/+', 1);
+    await member.end();
+    const publisher = await connect('inj-pub');
+    await publisher.publish('$share/inj/inj/t', 'injected', { qos: 1 });
+    await publisher.publish('inj/t', 'shared', { qos: 1 });
+    const back = await connect('inj-member', SESSION);
+    await settle(back, 'inj');
+    expect(back.received().map((message) => message.payload.toString())).toEqual(['shared', 'm']);
+    await back.client.unsubscribeAsync('$share/inj/inj/+');
+  });
+
   it('[MQTT-3.8.3-4] closes the connection of a client that sets No Local on a shared subscription (a Protocol Error)', async () => {
     const client = await connect('nl-shared');
     const closed = new Promise<void>((resolve) => client.client.once('close', () => resolve()));

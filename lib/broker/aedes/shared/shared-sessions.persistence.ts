@@ -133,6 +133,9 @@ export function keepSharedSessions(store: SessionStore, groups: SharedGroups, is
   // Aedes calls it for one thing: the offline fan-out of a QoS 1/2 message. Without groups, nothing is added to that path.
   store.subscriptionsByTopic = function (topic) {
     const found = subscriptionsByTopic.call(this, topic);
+    // A message published to a `$share/…` topic name matches the stored form of shared subscriptions: it
+    // would be queued for their sessions, which never subscribed to it.
+    if (topic.charCodeAt(0) === DOLLAR && topic.startsWith(SHARE_PREFIX)) return found.then(withoutStoredShares);
     if (groups.registry.groups.size === 0) return found;
     return found.then((subscriptions) => {
       (subscriptions as QueuedSubscription[] & { [FAN_OUT]?: true })[FAN_OUT] = true;
@@ -154,6 +157,12 @@ export function keepSharedSessions(store: SessionStore, groups: SharedGroups, is
     'first',
   );
   return stored;
+}
+
+const DOLLAR = 36;
+
+function withoutStoredShares(subscriptions: QueuedSubscription[]): QueuedSubscription[] {
+  return subscriptions.filter((subscription) => subscription.topic === undefined || !subscription.topic.startsWith(SHARE_PREFIX));
 }
 
 /** Aedes' list, with the chosen member of each group matching the message that has a persistent session. */
