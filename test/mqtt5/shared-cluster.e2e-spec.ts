@@ -19,8 +19,8 @@ jest.setTimeout(90_000);
 
 const V5 = { protocolVersion: 5 } as const;
 const SESSION = { clean: false, properties: { sessionExpiryInterval: 300 } } as const;
-/** Short, so that a killed instance is noticed within a second or so. */
-const HEARTBEAT = { HEARTBEAT_INTERVAL: '200' };
+/** Short, so that a killed instance is noticed within a few seconds. */
+const HEARTBEAT = { HEARTBEAT_INTERVAL: '500' };
 
 type Members = Record<string, { online: string[]; offline: string[] }>;
 
@@ -41,11 +41,14 @@ describeWithRedis('MQTT 5.0 shared subscriptions across instances on Redis', () 
     // Only the groups of the test: the others' are not its concern.
     const normalized = (members: Members) => JSON.stringify(Object.keys(expected).sort().map((key) => [key, members[key] ?? null]));
     const want = normalized(expected);
+    let seen: Members[] = [];
     await pollUntil(
-      async () => (await Promise.all(instances.map((instance) => instance.sharedMembers()))).every((members) => normalized(members) === want),
+      async () => (seen = await Promise.all(instances.map((instance) => instance.sharedMembers()))).every((members) => normalized(members) === want),
       15_000,
       `every instance to see ${want}`,
-    );
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; they see ${seen.map((members) => normalized(members)).join(', ')}`);
+    });
   };
 
   /** The payloads a group's members received on `topic`, all together. */
@@ -162,6 +165,25 @@ describeWithRedis('MQTT 5.0 shared subscriptions across instances on Redis', () 
     await Promise.all(back.map((client) => client.client.unsubscribeAsync('$share/p/offline/t')));
   });
 
+  it('takes a member over with its client id: the connection on another instance is the member, the old one gets nothing more', async () => {
+    const first = await connect(a, 'to-member', SESSION);
+    await first.subscribe('$share/to/takeover/t', 1);
+    const other = await connect(c, 'to-other');
+    await other.subscribe('$share/to/takeover/t', 1);
+    await converged([a, b, c], { 'to/takeover/t': { online: ['to-member', 'to-other'], offline: [] } });
+    const firstClosed = new Promise<void>((resolve) => first.client.once('close', () => resolve()));
+    const second = await connect(b, 'to-member', SESSION);
+    await firstClosed;
+    await converged([a, b, c], { 'to/takeover/t': { online: ['to-member', 'to-other'], offline: [] } });
+    for (let i = 0; i < 10; i++) await c.publish('takeover/t', `t${i}`, 1);
+    await waitForTotal([second, other], 'takeover/t', 10);
+    await barrier([second, other], [a, b, c], 'takeover');
+    expect(payloads([second, other], 'takeover/t').sort()).toEqual(range('t', 10));
+    expect(second.received('takeover/t').length).toBeGreaterThan(0);
+    expect(first.received('takeover/t')).toHaveLength(0);
+    await second.client.unsubscribeAsync('$share/to/takeover/t');
+  });
+
   it('prefers an online member: an offline persistent member gets nothing queued while another is connected', async () => {
     const away = await connect(a, 'pref-away', SESSION);
     await away.subscribe('$share/pref/prefer/t', 1);
@@ -197,6 +219,27 @@ describeWithRedis('MQTT 5.0 shared subscriptions across instances on Redis', () 
     expect([...atPaho, ...atMqttJs].sort()).toEqual(range('s', 10));
     expect(atPaho.length).toBeGreaterThan(0);
     expect(atMqttJs.length).toBeGreaterThan(0);
+  });
+
+  it('takes a stalled instance for gone, and has its members back once it speaks again', async () => {
+    const stalled = await connect(a, 'stall-a');
+    await stalled.subscribe('$share/stall/stall/t', 1);
+    const other = await connect(b, 'stall-b');
+    await other.subscribe('$share/stall/stall/t', 1);
+    const both = { 'stall/stall/t': { online: ['stall-a', 'stall-b'], offline: [] } };
+    await converged([a, b, c], both);
+    a.suspend();
+    try {
+      await converged([b, c], { 'stall/stall/t': { online: ['stall-b'], offline: [] } });
+    } finally {
+      a.resume();
+    }
+    await converged([a, b, c], both);
+    for (let i = 0; i < 8; i++) await c.publish('stall/t', `s${i}`, 1);
+    await waitForTotal([stalled, other], 'stall/t', 8);
+    await barrier([stalled, other], [a, b, c], 'stall');
+    expect(payloads([stalled, other], 'stall/t').sort()).toEqual(range('s', 8));
+    expect(stalled.received('stall/t').length).toBeGreaterThan(0);
   });
 
   it('forgets the members of an instance that dies, keeps its persistent members offline, and of one that stops at once', async () => {

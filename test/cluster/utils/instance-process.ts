@@ -132,6 +132,15 @@ export class InstanceProcess {
     await this.exited;
   }
 
+  /** SIGSTOP: the process stalls (as in a long pause of its event loop) until `resume`. */
+  suspend(): void {
+    if (this.alive) this.child.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    if (this.alive) this.child.kill('SIGCONT');
+  }
+
   /** SIGTERM: the app's graceful shutdown. */
   async terminate(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.alive) this.child.kill('SIGTERM');

@@ -7,11 +7,13 @@ import { SharedGroupsRegistry, type MemberSnapshot } from './shared-groups.regis
  * `$SYS/<broker id>/shared-subscriptions`. Clients cannot publish to `$SYS/` (Aedes' default
  * `authorizePublish`, kept last in the hook chain), so only instances speak there.
  *
- * - An instance that starts asks the others (`hello`); each answers with the records it owns (`state`).
- * - Every period (`min(heartbeatInterval, 5 s)`) each instance that knows of another says it is alive; the records of an instance not heard from in
- *   three periods are taken as gone: its members without a persistent session leave, its persistent
+ * - An instance that starts asks the others (`hello`, with its own `state`); each answers with the
+ *   records it owns (`state`).
+ * - Every period (`min(heartbeatInterval, 5 s)`) each instance that has heard of another says it is
+ *   alive; the records of an instance not heard from in three periods are taken as gone: its members without a persistent session leave, its persistent
  *   members wait offline, adopted by the live instance with the smallest id. One that stops says so
- *   (`bye`) and the others do the same at once.
+ *   (`bye`) and the others do the same at once. One taken for gone that speaks again (it was only
+ *   slow) makes the others ask everyone for their records again.
  */
 
 type Operation =
@@ -42,6 +44,7 @@ export class SharedGroups {
   private readonly lastSeen = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private clustered = false;
 
   constructor(
     private readonly emitter: ControlEmitter,
@@ -58,7 +61,7 @@ export class SharedGroups {
     this.emitter.on(`$SYS/+/${CONTROL_LEVEL}`, (packet, done) => {
       this.receive(packet.topic, packet.payload);
       done();
-    }, () => this.send(['hello']));
+    }, () => this.greet());
     this.timer = setInterval(() => this.checkLiveness(), this.period);
     this.timer.unref();
   }
@@ -97,6 +100,12 @@ export class SharedGroups {
     this.send(['claim', clientId, persistent ? 1 : 0, held]);
   }
 
+  /** Asks every instance for the records it owns, and says which this one owns (none when it starts). */
+  private greet(): void {
+    this.send(['hello']);
+    this.send(['state', this.registry.owned()]);
+  }
+
   private send(operation: Operation): void {
     if (this.stopped && operation[0] !== 'bye') return;
     this.emitter.emit({ cmd: 'publish', topic: this.topic, payload: Buffer.from(JSON.stringify(operation)), qos: 0, retain: false }, noop);
@@ -105,9 +114,14 @@ export class SharedGroups {
   private receive(topic: string, payload: Buffer | string): void {
     const from = topic.slice(5, topic.length - CONTROL_LEVEL.length - 1);
     if (from === this.self || this.stopped) return;
+    const known = this.lastSeen.has(from);
     this.lastSeen.set(from, Date.now());
+    this.clustered = true;
     try {
-      this.apply(from, JSON.parse(payload.toString()) as Operation);
+      const operation = JSON.parse(payload.toString()) as Operation;
+      // An instance taken for gone that speaks again (it was only slow): everyone says what it owns again.
+      if (!known && operation[0] !== 'hello' && operation[0] !== 'state' && operation[0] !== 'bye') this.greet();
+      this.apply(from, operation);
     } catch {
       // Not one of ours (another version of the library on the same emitter): ignored, as unknown operations are.
     }
@@ -137,18 +151,16 @@ export class SharedGroups {
   }
 
   private checkLiveness(): void {
-    // Alone so far (a single instance, or the first of a cluster): no one to tell. A peer that starts says hello.
-    if (this.lastSeen.size === 0) return;
-    this.send(['alive']);
     const now = Date.now();
-    for (const owner of this.registry.otherOwners()) {
-      const seen = this.lastSeen.get(owner);
-      if (seen === undefined) this.lastSeen.set(owner, now);
-      else if (now - seen > 3 * this.period) {
-        this.lastSeen.delete(owner);
-        this.registry.ownerGone(owner, this.adopter());
-      }
+    // An owner heard of only through a record gets the same grace as one just heard from.
+    for (const owner of this.registry.otherOwners()) if (!this.lastSeen.has(owner)) this.lastSeen.set(owner, now);
+    for (const [id, seen] of [...this.lastSeen]) {
+      if (now - seen <= 3 * this.period) continue;
+      this.lastSeen.delete(id);
+      this.registry.ownerGone(id, this.adopter());
     }
+    // Never heard of another instance (a single instance): no one to tell. A peer that starts says hello.
+    if (this.clustered) this.send(['alive']);
   }
 
   /** The live instance with the smallest id (the same on every instance that sees the same ones alive). */
