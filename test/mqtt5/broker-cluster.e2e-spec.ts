@@ -1,7 +1,7 @@
 /**
  * MQTT 5.0 across a cluster of two instances on one private Redis (issue 13 item 4): properties,
  * retained messages with properties, message expiry and session expiry work across instances.
- * Shared subscriptions are refused (0x9E) on every instance, as each CONNACK says.
+ * Shared subscriptions across instances: shared-cluster.e2e-spec.ts.
  */
 import { jest } from '@jest/globals';
 import mqtt from 'mqtt';
@@ -88,14 +88,5 @@ describeWithRedis('MQTT 5.0 across instances on Redis', () => {
     await resumed.endAsync();
     expect(connack.sessionPresent).toBe(true);
     expect(payloads.filter((payload) => payload !== 'marker')).toEqual(['stays']);
-  });
-
-  it('says Shared Subscription Available 0 on Redis and refuses $share/ with 0x9E (a group may span instances)', async () => {
-    const client = mqtt.connect(a.url, { ...V5, reconnectPeriod: 0, clientId: 'c-share' });
-    const connack = await new Promise<mqtt.IConnackPacket>((resolve) => client.once('connect', resolve));
-    const error = (await client.subscribeAsync('$share/g/v5c/t', { qos: 1 }).catch((caught: unknown) => caught)) as { packet?: { granted?: number[] } };
-    await client.endAsync();
-    expect(connack.properties?.sharedSubscriptionAvailable).toBe(false);
-    expect(error.packet?.granted).toEqual([0x9e]);
   });
 });

@@ -27,6 +27,17 @@ export class TestClient {
     return new TestClient(client);
   }
 
+  /** As `connect`, listening from the start: a resumed session's queued messages may come right behind the CONNACK. */
+  static async resume(url: string, options: IClientOptions = {}): Promise<TestClient> {
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+    const listening = new TestClient(client);
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    return listening;
+  }
+
   received(topic?: string): ReceivedMessage[] {
     return topic === undefined ? this.messages : this.messages.filter((message) => message.topic === topic);
   }

@@ -164,4 +164,28 @@ def run_aliases():
         c.loop_stop()
 
 
-{'properties': run_properties, 'assigned': run_assigned, 'kicked': run_kicked, 'aliases': run_aliases}[scenario]()
+
+def run_shared():
+    """A member of the shared subscription $share/paho/paho/shared: reports what it got once 'paho/end' comes."""
+    c = client('paho-shared')
+    received = []
+
+    def on_shared_message(c, userdata, message):
+        if message.topic == 'paho/end':
+            report(event='done', payloads=received)
+            event('done').set()
+        else:
+            received.append(message.payload.decode())
+
+    c.on_connect, c.on_subscribe, c.on_message = on_connect, on_subscribe, on_shared_message
+    c.connect(host, port, clean_start=True)
+    c.loop_start()
+    wait('connack')
+    c.subscribe([('$share/paho/paho/shared', 1), ('paho/end', 1)])
+    wait('suback')
+    wait('done', 30.0)
+    c.disconnect()
+    c.loop_stop()
+
+
+{'properties': run_properties, 'assigned': run_assigned, 'kicked': run_kicked, 'aliases': run_aliases, 'shared': run_shared}[scenario]()

@@ -98,11 +98,25 @@ const AEDES_SOURCE_FACTS: readonly (readonly [string, string, string])[] = [
   ['lib/handlers/connect.js', "emit('clientReady', client)", "'clientReady' (clientConnected)"],
   ['aedes.js', "'/new/clients'", 'new clients are reported on $SYS/<id>/new/clients (onClientConnectedElsewhere)'],
   ['aedes.js', "this.emit('clientDisconnect', client)", "'clientDisconnect' (clientDisconnected)"],
+  ['aedes.js', 'this.broker.persistence.subscriptionsByTopic(packet.topic)', 'the offline fan-out of a QoS 1/2 message asks subscriptionsByTopic, then outgoingEnqueueCombi (shared-sessions.persistence.ts)'],
+  ['aedes.js', "that.emit('closed')", "'closed' comes before the emitter closes (shared-groups.ts says bye)"],
+  ['lib/handlers/connect.js', 'const packet = new QoSPacket(data, client)', "a queued message is numbered before authorizeForward sees it (shared-subscriptions.ts: a session's queue is its own)"],
 ];
 /** Aedes prototype methods the adapter calls. */
 const BROKER_METHODS = ['handle', 'publish', 'subscribe', 'close'] as const;
 /** Persistence methods the adapter wraps (any store: memory, Redis, the app's own). */
-const PERSISTENCE_METHODS = ['addSubscriptions', 'outgoingEnqueueCombi', 'incomingStorePacket', 'incomingDelPacket'] as const;
+const PERSISTENCE_METHODS = [
+  'addSubscriptions',
+  'outgoingEnqueueCombi',
+  'incomingStorePacket',
+  'incomingDelPacket',
+  // shared-sessions.persistence.ts
+  'removeSubscriptions',
+  'subscriptionsByClient',
+  'subscriptionsByTopic',
+  'cleanSubscriptions',
+  'outgoingUpdate',
+] as const;
 
 /**
  * Reads what is installed: the package.json of aedes, and of the mqtt-packet and
@@ -215,7 +229,7 @@ export function verifyAedesBroker(broker: Aedes): void {
   };
   for (const method of BROKER_METHODS) if (typeof fields[method] !== 'function') fail(`its broker has no ${method}()`);
   if (typeof fields.clients !== 'object' || fields.clients === null) fail('its broker has no "clients" map');
-  if (typeof fields.mq?.emit !== 'function') fail('its broker has no emitter ("mq")');
+  if (typeof fields.mq?.emit !== 'function' || typeof fields.mq.on !== 'function') fail('its broker has no emitter ("mq")');
   for (const method of PERSISTENCE_METHODS) {
     if (typeof fields.persistence?.[method] !== 'function') {
       throw new Error(`nestjs-mqtt-ws cannot start: the persistence has no ${method}() (an aedes-persistence compatible store is required)`);

@@ -114,17 +114,12 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     aedes._heartbeatInterval?.unref();
     aedes._clearWillInterval?.unref();
     const broker = new AedesMqttBroker(aedes, settings);
-    // Shared subscriptions need every member of a group in view: one instance with its own emitter.
-    if (broker.servesSharedSubscriptions) advertiseSharedSubscriptions(mqttPacket as never);
+    // Shared subscriptions, on one instance or a cluster (protocol/shared-subscriptions.ts).
+    advertiseSharedSubscriptions(mqttPacket as never);
     broker.installHooks();
     installProtocolConformance(aedes);
     broker.forwardEvents();
     return broker;
-  }
-
-  /** One broker, its own emitter (no `mq`, no Redis): this process sees every subscriber of a group. */
-  get servesSharedSubscriptions(): boolean {
-    return this.settings.brokerOptions.mq === undefined;
   }
 
   get id(): string {
@@ -162,7 +157,7 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     limitPacketSize(client, this.settings.maxPacketSize);
     if (this.settings.maxBufferedBytes > 0) limitBufferedBytes(client, this.settings.maxBufferedBytes);
     installStrictPacketParser(client);
-    if (this.servesSharedSubscriptions) serveSharedSubscriptions(stream);
+    serveSharedSubscriptions(stream);
   }
 
   publish(packet: MqttPublishPacket, done: MqttDone): void {

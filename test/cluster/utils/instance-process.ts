@@ -50,10 +50,10 @@ export class InstanceProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  static async start(name: string, redisUrl: string, keyPrefix: string): Promise<InstanceProcess> {
+  static async start(name: string, redisUrl: string, keyPrefix: string, env: Record<string, string> = {}): Promise<InstanceProcess> {
     const child = fork(`${FIXTURES}cluster-instance.ts`, [], {
       execArgv: ['--import', `${FIXTURES}register-ts.mjs`],
-      env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix, INSTANCE_NAME: name },
+      env: { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix, INSTANCE_NAME: name, ...env },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     const instance = new InstanceProcess(name, child);
@@ -97,6 +97,11 @@ export class InstanceProcess {
     return this.request({ cmd: 'health' }).then((reply) => reply.health as InstanceHealth);
   }
 
+  /** The shared subscription groups as this instance sees them: group key → sorted online and offline client ids. */
+  sharedMembers(): Promise<Record<string, { online: string[]; offline: string[] }>> {
+    return this.request({ cmd: 'sharedMembers' }).then((reply) => reply.members as Record<string, { online: string[]; offline: string[] }>);
+  }
+
   /** Resolves once the instance has raised `event` `count` times in all; bounded polling. */
   async waitForEvent(event: string, count = 1, timeout = 15_000): Promise<void> {
     const seen = () => this.events.filter((entry) => entry.event === event).length >= count;
@@ -125,6 +130,15 @@ export class InstanceProcess {
   async kill(): Promise<void> {
     if (this.alive) this.child.kill('SIGKILL');
     await this.exited;
+  }
+
+  /** SIGSTOP: the process stalls (as in a long pause of its event loop) until `resume`. */
+  suspend(): void {
+    if (this.alive) this.child.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    if (this.alive) this.child.kill('SIGCONT');
   }
 
   /** SIGTERM: the app's graceful shutdown. */

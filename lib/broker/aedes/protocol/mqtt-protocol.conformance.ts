@@ -9,7 +9,7 @@ import { deliverAtHighestGrantedQos, limitToGrantedQos, noteGrantedQos, refreshG
 import { setOutgoingDupFlag } from './outgoing-dup-flag.js';
 import { checkV5Forward, limitV5Deliveries, releaseV5Slot } from './v5-outbound-limits.js';
 import { countIdentifiedSubscriptions, withAllSubscriptionIdentifiers } from './subscription-identifiers.js';
-import { forwardToSharedMember, joinSharedGroups, leaveSharedGroups } from './shared-subscriptions.js';
+import { forwardToSharedMember, installSharedSubscriptions, noteSharedGrant } from './shared-subscriptions.js';
 import { endQueueOfResumedSession, keepQueueOfResumedSession } from './v5-session-resume.js';
 import { noteTopicAliasMaximum } from './v5-topic-aliases.js';
 import { installV5PacketWriter } from './v5-packet-writer.js';
@@ -59,6 +59,7 @@ export const protocolConformanceStage = defineHookStage({
     next(client, subscription, (error, granted) => {
       if (!error) noteSubscriptionGrant(subscription, granted);
       if (!error && granted) noteGrantedQos(aedesClient, granted.qos);
+      if (!error && granted) noteSharedGrant(aedesClient, subscription as never);
       callback(error, granted);
     });
   },
@@ -98,13 +99,13 @@ export function installProtocolConformance(broker: Aedes): void {
   broker.on('ack', (_packet: unknown, client: Client) => releaseV5Slot(client));
   // First, so that every other listener sees the granted QoS.
   broker.prependListener('subscribe', answerSubscribe);
+  // Before the store keeps granted subscriptions only: that one must see them as Aedes passes them.
+  installSharedSubscriptions(broker);
   storeGrantedSubscriptionsOnly((broker as unknown as { persistence: Parameters<typeof storeGrantedSubscriptionsOnly>[0] }).persistence);
-  broker.on('subscribe', (subscriptions: Parameters<typeof joinSharedGroups>[0], client: Client) => {
+  broker.on('subscribe', (_subscriptions: unknown, client: Client) => {
     refreshGrantedQos(client);
     countIdentifiedSubscriptions(client);
-    joinSharedGroups(subscriptions, client);
   });
-  broker.on('clientDisconnect', (client: Client) => leaveSharedGroups(client));
   broker.on('unsubscribe', (_topics: unknown, client: Client) => {
     refreshGrantedQos(client);
     countIdentifiedSubscriptions(client);

@@ -112,7 +112,8 @@ function parseSubscribe(this: PacketParser): void {
   base!._parseSubscribe.call(this);
   if (this.error === null) checkFilters(this, 'SUBSCRIBE', this.packet.subscriptions!, (subscription) => subscription.topic);
   // MQTT 5 `$share/{group}/{filter}` (shared-subscriptions.ts); nothing for 3.1.1 clients.
-  if (this.error === null) rewriteSharedSubscriptions(this.client, this.packet.subscriptions!);
+  const sharingError = this.error === null ? rewriteSharedSubscriptions(this.client, this.packet.subscriptions!) : undefined;
+  if (sharingError !== undefined) return this._emitError(new Error(sharingError));
   // Aedes would answer with the requested QoS; subscription-grants.ts answers with the granted one.
   if (this.error === null) takeOverSuback(this.packet as Parameters<typeof takeOverSuback>[0]);
 }
