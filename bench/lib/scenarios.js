@@ -166,3 +166,20 @@ export function connectionMetrics(counts) {
     { key: `heap@${count}`, label: `JS heap/conn at ${count.toLocaleString('en-US')}`, unit: 'bytes', better: 'lower' },
   ]);
 }
+
+/**
+ * Issue 16: latency as the independent benchmark measures it, QoS 1 at 2,000 msgs/s (publishers get
+ * their PUBACKs, the subscriber acknowledges every delivery), with its goal: p99 ≤ 1.5 × Mosquitto's.
+ */
+SCENARIOS.splice(SCENARIOS.findIndex((scenario) => scenario.id === 'latency') + 1, 0, {
+  id: 'latency-qos1',
+  title: 'Latency at 2,000 msgs/s, QoS 1',
+  summary: '10 publishers at 2,000 msgs/s in total → 1 subscriber, QoS 1 both ways, 64 B; publish-to-delivery time',
+  workload: 'latency',
+  group: 'broker',
+  budget: 'latency-mosquitto',
+  params: { publishers: 10, rate: 2000, qos: 1, payloadSize: 64 },
+  full: { windowMs: 3000 },
+  quick: { windowMs: 800 },
+  metrics: LATENCY_METRICS,
+});

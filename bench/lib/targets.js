@@ -10,8 +10,13 @@ import { redisServerMissing, startRedisServer } from './redis-server.js';
  * an RSS reading, `handlers` (dispatch targets) counts and times what the handler saw.
  */
 
-// BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Node target into <dir> (open in Chrome DevTools).
-const NODE_FLAGS = ['--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])];
+// BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Node target into <dir> (open in Chrome DevTools);
+// BENCH_NODE_FLAGS adds Node/V8 flags to every Node target (say `--max-semi-space-size=8`, to try a GC setting).
+const NODE_FLAGS = [
+  '--expose-gc',
+  ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+  ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : []),
+];
 
 function nodeTarget(script, args = []) {
   return async ({ benchDir }) => {
@@ -20,6 +25,8 @@ function nodeTarget(script, args = []) {
       endpoint: { port: info.port, transport: info.transport, path: info.path ?? '/mqtt' },
       processes: [{ role: 'broker', pid: info.pid }],
       control: rpc,
+      // targets/window-probe.js: the process reads its own CPU, event-loop delay and GC pauses over the window.
+      probe: true,
       stop: () => stop(child),
     };
   };
