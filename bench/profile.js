@@ -34,7 +34,14 @@ export const PROFILED = [
   ['latency', 'library'],
   ['latency-qos1', 'library'],
   ['dispatch', 'library-handler'],
+  // Issue 14: what metrics on adds, and issue 16: what the Nest features add to a handled message.
+  ['metrics-fan-in-qos1-64', 'library-metrics'],
+  ['metrics-dispatch', 'library-handler-metrics'],
+  ['features-dispatch', 'library-handler-validation'],
+  ['features-dispatch', 'library-handler-guard-interceptor'],
 ];
+/** A case's file name and key: the scenario, and the target when it is not the plain library. */
+const caseId = (scenarioId, targetId) => (targetId === 'library' || targetId === 'library-handler' ? scenarioId : `${scenarioId}.${targetId}`);
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const rootDir = dirname(benchDir);
@@ -54,14 +61,15 @@ const summary = (() => {
 
 try {
   for (const [scenarioId, targetId] of PROFILED) {
-    if (only && !only.includes(scenarioId)) continue;
+    const id = caseId(scenarioId, targetId);
+    if (only && !only.includes(id)) continue;
     const scenario = SCENARIOS.find((s) => s.id === scenarioId);
     const target = ALL_TARGETS.find((t) => t.id === targetId);
     if (!scenario || !target) continue;
     scenario.resolvedMetrics = scenario.metrics;
     const settings = { ...scenarioSettings(scenario, 'full'), rounds: 1 };
     const before = new Set(readdirSync(profileDir));
-    process.stderr.write(`${scenarioId} on ${targetId} …\n`);
+    process.stderr.write(`${id} …\n`);
     const outcome = await measure({ scenario, settings, target, context, seed: 1 });
     const file = readdirSync(profileDir).find((name) => !before.has(name) && name.endsWith('.cpuprofile'));
     if (!file || !outcome.probe) throw new Error(`no profile or window for ${scenarioId}`);
@@ -69,23 +77,24 @@ try {
     const [fromUs, toUs] = outcome.probe.windowUs;
     const split = categorize(profile, fromUs, toUs);
     const title = `${scenario.title}: ${target.name}, measuring window`;
-    writeFileSync(join(outDir, `${scenarioId}.svg`), renderFlameGraph(profile, { title, fromUs, toUs }));
-    summary.cases[scenarioId] = {
-      title: scenario.title,
+    writeFileSync(join(outDir, `${id}.svg`), renderFlameGraph(profile, { title, fromUs, toUs }));
+    summary.cases[id] = {
+      title: targetId === 'library' || targetId === 'library-handler' ? scenario.title : `${scenario.title}: ${target.name}`,
       target: target.name,
       samples: split.total,
       idleSamples: split.idle,
       cpuPerMessage: outcome.metrics.cpuPerMessage,
       top: topFunctions(profile, fromUs, toUs),
+      ...('keep' in args ? { profile: join(profileDir, file), windowUs: [fromUs, toUs] } : {}),
       shares: Object.fromEntries(Object.entries(split.byCategory).map(([id, n]) => [id, split.total ? n / split.total : 0])),
     };
-    const shown = Object.entries(summary.cases[scenarioId].shares)
+    const shown = Object.entries(summary.cases[id].shares)
       .filter(([, share]) => share >= 0.01)
       .sort((a, b) => b[1] - a[1])
       .map(([id, share]) => `${id} ${(share * 100).toFixed(0)}%`)
       .join(', ');
     process.stderr.write(`  ${(outcome.metrics.cpuPerMessage * 1e6).toFixed(2)} µs CPU/msg; ${shown}\n`);
-    for (const { function: name, share } of summary.cases[scenarioId].top) process.stderr.write(`    ${(share * 100).toFixed(1)}% self ${name}\n`);
+    for (const { function: name, share } of summary.cases[id].top) process.stderr.write(`    ${(share * 100).toFixed(1)}% self ${name}\n`);
   }
   summary.node = process.version;
   summary.intervalUs = interval;

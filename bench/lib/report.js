@@ -1,5 +1,6 @@
 import { REFERENCE } from './aggregate.js';
 import { formatRatio, formatShare, formatValue } from './format.js';
+import { renderCpuPerMessage, renderProfiles } from './report-cpu.js';
 
 /** docs/benchmarks.md (or bench/results/benchmarks-quick.md): what ran, on what, and how it compares. */
 
@@ -84,6 +85,8 @@ export function renderReport(run, chartFile) {
 
   out(`![Benchmark chart: throughput, latency, memory per connection, handler dispatch and scale-out for every target](${chartFile})`, '');
   renderScaleOut(run, out);
+  renderCpuPerMessage(run, out);
+  renderProfiles(out);
   out('## Results per scenario', '');
   for (const scenario of run.scenarios) {
     const settings = run.settings[scenario.id];

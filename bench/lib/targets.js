@@ -235,3 +235,32 @@ export const ALL_TARGETS = [...new Set(Object.values(TARGET_GROUPS).flat())];
 export function groupUnavailable(group) {
   return group === 'cluster' ? redisServerMissing() : null;
 }
+
+/**
+ * Issue 16: what each Nest feature costs on the dispatch path, the handler target (no enhancers)
+ * beside the same handler behind a ValidationPipe (class-validator DTO) and behind a guard and an
+ * interceptor. Its own group, so that the three share their rounds.
+ */
+const handlerWith = (enhancers) => async (context) => {
+  const target = await nodeTarget('nest-mqtt-ws.js', ['--handler', `--enhancers=${enhancers}`])(context);
+  return { ...target, handlers: target.control };
+};
+export const FEATURE_TARGETS = [
+  DISPATCH_TARGETS[0],
+  {
+    id: 'library-handler-validation',
+    name: 'nestjs-mqtt-ws @MqttSubscribe + ValidationPipe',
+    description: 'the handler target with `@UsePipes(new ValidationPipe({ transform: true }))` on a class-validator DTO of the payload (4 rules)',
+    unavailable: libraryBuilt,
+    start: handlerWith('validation'),
+  },
+  {
+    id: 'library-handler-guard-interceptor',
+    name: 'nestjs-mqtt-ws @MqttSubscribe + guard + interceptor',
+    description: 'the handler target with `@UseGuards` (reads the client id from the MQTT context) and `@UseInterceptors` (an rxjs `tap` after the handler)',
+    unavailable: libraryBuilt,
+    start: handlerWith('guard-interceptor'),
+  },
+];
+TARGET_GROUPS.features = FEATURE_TARGETS;
+ALL_TARGETS.push(...FEATURE_TARGETS.slice(1));
