@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { forkChild, stop } from './processes.js';
 import { redisServerMissing, startRedisServer } from './redis-server.js';
@@ -264,3 +264,37 @@ export const FEATURE_TARGETS = [
 ];
 TARGET_GROUPS.features = FEATURE_TARGETS;
 ALL_TARGETS.push(...FEATURE_TARGETS.slice(1));
+
+/**
+ * Before and after in one run: BENCH_BASE=<dir> names a built checkout of another commit (say
+ * `git archive <commit> | tar -x -C <dir>`, node_modules linked, `npx tsc -p tsconfig.build.json`),
+ * and adds its library beside this one, `<id>-base`, to the library's groups. The target scripts are
+ * this checkout's, copied into <dir>, so that only the library differs.
+ */
+const BASE_DIR = process.env.BENCH_BASE;
+if (BASE_DIR) {
+  const base = (target, args) => ({
+    id: `${target.id}-base`,
+    name: `${target.name} (base)`,
+    description: `${target.description}, built from ${BASE_DIR}`,
+    unavailable: () => (existsSync(join(BASE_DIR, 'dist', 'index.js')) ? null : `${BASE_DIR}/dist/index.js is missing`),
+    start: async (context) => {
+      const copy = join(BASE_DIR, 'bench-current');
+      cpSync(context.benchDir, copy, { recursive: true, filter: (path) => !path.includes('/results') && !path.includes('/.deps') });
+      const instance = await nodeTarget('nest-mqtt-ws.js', args)({ ...context, benchDir: copy });
+      return args.includes('--handler') ? { ...instance, handlers: instance.control } : instance;
+    },
+  });
+  const pairs = [
+    ['broker', BROKER_TARGETS[0], []],
+    ['metrics', METRICS_TARGETS[1], ['--metrics']],
+    ['dispatch', DISPATCH_TARGETS[0], ['--handler']],
+    ['metrics-dispatch', METRICS_DISPATCH_TARGETS[1], ['--handler', '--metrics']],
+    ['features', DISPATCH_TARGETS[0], ['--handler']],
+  ];
+  for (const [group, target, args] of pairs) {
+    const added = ALL_TARGETS.find((t) => t.id === `${target.id}-base`) ?? base(target, args);
+    TARGET_GROUPS[group].push(added);
+    if (!ALL_TARGETS.includes(added)) ALL_TARGETS.push(added);
+  }
+}
