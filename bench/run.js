@@ -12,6 +12,7 @@ import { measure } from './lib/measure.js';
 import { ensurePrivateDeps } from './lib/private-deps.js';
 import { installExitHandlers, removeTempRoot, stopAll, waitForQuiet } from './lib/processes.js';
 import { renderReport, renderSummary } from './lib/report.js';
+import { summarizeProbes } from './lib/report-cpu.js';
 import { connectionMetrics, SCENARIOS, scenarioSettings } from './lib/scenarios.js';
 import { ALL_TARGETS, groupUnavailable, TARGET_GROUPS } from './lib/targets.js';
 
@@ -160,6 +161,7 @@ const run = {
   settings: Object.fromEntries(scenarios.map((s) => [s.id, scenarioSettings(s, mode)])),
   aggregated,
   budgets,
+  probes: summarizeProbes(results),
 };
 
 const resultsDir = join(benchDir, 'results');

@@ -48,6 +48,69 @@ export function renderCpuPerMessage(run, out) {
   );
 }
 
+/**
+ * What each Node server saw of its own latency windows (targets/window-probe.js), medians over the
+ * rounds: how often the young generation was collected and for how long, the GC's share of the
+ * window, and how late a 1 ms timer ran (the event loop's delay, timer period included).
+ */
+export function summarizeProbes(results) {
+  const byKey = new Map();
+  for (const result of results) {
+    if (!result.probe || result.error) continue;
+    const key = `${result.scenario}|${result.target}`;
+    if (!byKey.has(key)) byKey.set(key, []);
+    byKey.get(key).push(result.probe);
+  }
+  const median = (values) => {
+    const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+    return sorted.length ? sorted[sorted.length >> 1] : undefined;
+  };
+  const summary = {};
+  for (const [key, probes] of byKey) {
+    const [scenario, target] = key.split('|');
+    const windowMs = (probe) => (probe.windowUs[1] - probe.windowUs[0]) / 1000;
+    const gcTotal = (probe) => Object.values(probe.gc).reduce((sum, g) => sum + g.totalMs, 0);
+    (summary[scenario] ??= {})[target] = {
+      scavengesPerSecond: median(probes.map((p) => ((p.gc.scavenge?.count ?? 0) * 1000) / windowMs(p))),
+      scavengeMeanMs: median(probes.map((p) => (p.gc.scavenge ? p.gc.scavenge.totalMs / p.gc.scavenge.count : NaN))),
+      gcMaxMs: median(probes.map((p) => Math.max(0, ...Object.values(p.gc).map((g) => g.maxMs)))),
+      gcShare: median(probes.map((p) => gcTotal(p) / windowMs(p))),
+      loopDelayP99: median(probes.map((p) => p.loopDelay.p99)),
+      loopDelayMax: median(probes.map((p) => p.loopDelay.max)),
+    };
+  }
+  return summary;
+}
+
+/** The probes of the latency scenarios, beside their p99: how much of a tail the server's own pauses can explain. */
+export function renderLatencyProbes(run, out) {
+  const latency = run.scenarios.filter((s) => s.workload === 'latency' && run.probes?.[s.id]);
+  if (!latency.length) return;
+  out(
+    '## The server during the latency windows',
+    '',
+    "Issue 16: where a latency tail can come from inside a Node server. Each Node target measured itself over the window",
+    '([bench/targets/window-probe.js](../bench/targets/window-probe.js)): garbage collections of the young generation',
+    "(scavenges) and their pauses, every GC pause's share of the window, and the event loop's delay (how late a 1 ms timer",
+    'ran, its 1 ms included). A message that arrives during a pause waits for it. Medians over the rounds.',
+    '`node bench/latency-tail.js --target=<id>` lays each slow message over the server\'s own timeline of GC pauses and stalls.',
+    '',
+    '| scenario | target | p99 ms | scavenges/s | mean scavenge ms | longest GC pause ms | GC share of the window | loop delay p99 ms | loop delay max ms |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
+  for (const scenario of latency) {
+    for (const [targetId, probe] of Object.entries(run.probes[scenario.id])) {
+      const name = run.targets.find((t) => t.id === targetId)?.name ?? targetId;
+      const p99 = run.aggregated[scenario.id]?.[targetId]?.metrics.p99?.median;
+      out(
+        `| ${scenario.title} | ${name} | ${fixed(p99)} | ${fixed(probe.scavengesPerSecond, 1)} | ${fixed(probe.scavengeMeanMs)} | ${fixed(probe.gcMaxMs)} | ${fixed(probe.gcShare * 100, 2)}% | ${fixed(probe.loopDelayP99)} | ${fixed(probe.loopDelayMax)} |`,
+      );
+    }
+  }
+  out('');
+}
+
 export function renderProfiles(out) {
   const path = join(dirname(dirname(dirname(fileURLToPath(import.meta.url)))), 'docs', 'profiles', 'summary.json');
   if (!existsSync(path)) return;

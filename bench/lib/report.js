@@ -1,6 +1,6 @@
 import { REFERENCE } from './aggregate.js';
 import { formatRatio, formatShare, formatValue } from './format.js';
-import { renderCpuPerMessage, renderProfiles } from './report-cpu.js';
+import { renderCpuPerMessage, renderLatencyProbes, renderProfiles } from './report-cpu.js';
 
 /** docs/benchmarks.md (or bench/results/benchmarks-quick.md): what ran, on what, and how it compares. */
 
@@ -86,6 +86,7 @@ export function renderReport(run, chartFile) {
   out(`![Benchmark chart: throughput, latency, memory per connection, handler dispatch and scale-out for every target](${chartFile})`, '');
   renderScaleOut(run, out);
   renderCpuPerMessage(run, out);
+  renderLatencyProbes(run, out);
   renderProfiles(out);
   out('## Results per scenario', '');
   for (const scenario of run.scenarios) {
