@@ -41,7 +41,7 @@ export const PROFILED = [
   ['features-dispatch', 'library-handler-guard-interceptor'],
 ];
 // BENCH_BASE (lib/targets.js): the same cases on another commit's build, for a before/after in one run.
-if (process.env.BENCH_BASE) PROFILED.push(['dispatch', 'library-handler-base'], ['metrics-dispatch', 'library-handler-metrics-base'], ['fan-in-qos1-64', 'library-base']);
+if (process.env.BENCH_BASE) PROFILED.push(['dispatch', 'library-handler-base'], ['metrics-dispatch', 'library-handler-metrics-base'], ['fan-in-qos1-64', 'library-base'], ['fan-in-qos0-64', 'library-base'], ['fan-out', 'library-base']);
 /** A case's file name and key: the scenario, and the target when it is not the plain library. */
 const caseId = (scenarioId, targetId) => (targetId === 'library' || targetId === 'library-handler' ? scenarioId : `${scenarioId}.${targetId}`);
 

@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { MqttTrafficTotals } from '../metrics/traffic-totals.js';
-import { encodeBinaryFrame, encodeControlFrame, type WritableChunk } from './binary-frame.js';
+import { encodeBinaryFrame, encodeControlFrame, encodeGatheredFrame, type WritableChunk } from './binary-frame.js';
 import { CloseCode, closeCodeOf, withCloseCode } from './close-codes.js';
 import type { ConnectionTimers } from './connection-timers.js';
 import type { TransportConnection } from './transport-connection.js';
@@ -84,6 +84,9 @@ export class WebSocketDuplex extends Duplex implements FrameSink, TransportConne
   /** The pong for the latest ping, kept while the socket cannot take it; earlier ones are dropped (RFC 6455 §5.5.3). */
   private deferredPong: Buffer | undefined;
   private pingsWhileNotReading = 0;
+  /** What mqtt-packet wrote since it corked the stream, for one frame at its uncork (see `write`); none between packets. */
+  private gathered: (Buffer | string)[] | undefined;
+  private gatheredBytes = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -207,6 +210,51 @@ export class WebSocketDuplex extends Duplex implements FrameSink, TransportConne
     this.destroy();
   }
 
+  /**
+   * mqtt-packet writes a packet in 5-6 small writes between `cork()` and an `uncork()` on the next
+   * tick. Through Writable each would cost a buffered-write record and a pass through `_writev`; a
+   * plain write in that window (no callback, a Buffer or UTF-8 string, nothing buffered in Writable
+   * yet, room under the high-water mark) is only kept here, and the uncork sends what was kept as one
+   * frame. Writable's answer would have been `true` for each, and is. Anything else goes through
+   * Writable as before, after what was kept, so the order of the bytes never changes.
+   */
+  override write(chunk: unknown, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void): boolean {
+    if (this.writableCorked > 0 && callback === undefined && (encoding === undefined || encoding === 'utf8') && this.writableLength === 0 && !this.writableNeedDrain && this.writable) {
+      const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : Buffer.isBuffer(chunk) ? chunk.length : -1;
+      if (length >= 0 && this.bufferedAmount + this.gatheredBytes + length < this.writableHighWaterMark) {
+        (this.gathered ??= []).push(chunk as Buffer | string);
+        this.gatheredBytes += length;
+        return true;
+      }
+    }
+    this.releaseGathered();
+    return super.write(chunk, encoding as BufferEncoding, callback);
+  }
+
+  override uncork(): void {
+    if (this.writableCorked === 1) this.sendGathered();
+    super.uncork();
+  }
+
+  /** The kept chunks as one frame, now: the uncork that ends their packet (or `end()`'s). */
+  private sendGathered(): void {
+    const chunks = this.gathered;
+    if (chunks === undefined) return;
+    const bytes = this.gatheredBytes;
+    this.gathered = undefined;
+    this.gatheredBytes = 0;
+    if (!this.destroyed) this.send(encodeGatheredFrame(chunks, bytes), noop);
+  }
+
+  /** Hands the kept chunks to Writable, ahead of a write that does not qualify, so that they stay first. */
+  private releaseGathered(): void {
+    const chunks = this.gathered;
+    if (chunks === undefined) return;
+    this.gathered = undefined;
+    this.gatheredBytes = 0;
+    for (const chunk of chunks) super.write(chunk);
+  }
+
   override _read(): void {
     if (this.socket.isPaused()) this.socket.resume();
   }
@@ -303,6 +351,8 @@ export class WebSocketDuplex extends Duplex implements FrameSink, TransportConne
     this.socket.destroy();
   }
 }
+
+function noop(): void {}
 
 /** A close frame's payload: the code, then the reason (RFC 6455 §5.5.1), as printable ASCII so that a cut cannot break UTF-8. */
 function closePayload(code: number, reason: string | undefined): Buffer {
