@@ -13,7 +13,10 @@ const FINDINGS = [
   'socket writes themselves (`writeBuffer`, 13-17% at full load, half the time at a fixed low rate, where every message is',
   'a system call of its own), and GC. Fixed: the handler-duration histogram of `metrics: true` (prom-client hashed its',
   'labels on every handler run, 5% of a handled message; now the library keeps plain numbers and prom-client reads them on',
-  'scrape) and an `async` wrapper around each handler run. Handler dispatch without enhancers spends 20-25% in Nest\'s',
+  'scrape); the 5-6 writes of each packet into the WebSocket stream went through a Writable record and `_writev` each,',
+  'now the stream keeps them between mqtt-packet\'s cork and uncork and frames them once (packet writing 27% of the fan-out',
+  'samples instead of 32%, both builds profiled in one run with BENCH_BASE); an `async` wrapper around each handler run',
+  'went too (no measurable change). Handler dispatch without enhancers spends 20-25% in Nest\'s',
   "context creator and the library's dispatcher together; a ValidationPipe (class-transformer + class-validator) is by far",
   'the largest single cost a handler can add (see the CPU per message above).',
 ];
