@@ -65,9 +65,10 @@ function onSocketDrain(this: OwnedSocket): void {
  * from and writes them to, speaking RFC 6455 framing on the TCP (or TLS) socket itself.
  *
  * Reads: binary payloads are unmasked in place and pushed as they arrive (see WebSocketFrameReader).
- * Writes: mqtt-packet writes a packet in several small writes inside `cork()`/`uncork()`, and Node
- * hands them to `_writev` at once, so each packet becomes one binary frame, header and payload in
- * one buffer. Frames a connection gets in one event-loop turn then leave in one socket write.
+ * Writes: mqtt-packet writes a packet in several small writes inside `cork()`/`uncork()`; the stream
+ * keeps them and makes one binary frame of them at the uncork (`write`), header and payload in one
+ * buffer, or Node hands them to `_writev` at once when they cannot be kept. Frames a connection gets
+ * in one event-loop turn then leave in one socket write.
  */
 export class WebSocketDuplex extends Duplex implements FrameSink, TransportConnection {
   readonly reader: WebSocketFrameReader;
