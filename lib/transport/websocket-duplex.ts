@@ -88,6 +88,8 @@ export class WebSocketDuplex extends Duplex implements FrameSink, TransportConne
   /** What mqtt-packet wrote since it corked the stream, for one frame at its uncork (see `write`); none between packets. */
   private gathered: (Buffer | string)[] | undefined;
   private gatheredBytes = 0;
+  /** Bytes the kept chunks may reach: the high-water mark less what was buffered when the first was kept. */
+  private gatherRoom = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -220,16 +222,26 @@ export class WebSocketDuplex extends Duplex implements FrameSink, TransportConne
    * Writable as before, after what was kept, so the order of the bytes never changes.
    */
   override write(chunk: unknown, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void): boolean {
-    if (this.writableCorked > 0 && callback === undefined && (encoding === undefined || encoding === 'utf8') && this.writableLength === 0 && !this.writableNeedDrain && this.writable) {
+    if (callback === undefined && (encoding === undefined || encoding === 'utf8')) {
       const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : Buffer.isBuffer(chunk) ? chunk.length : -1;
-      if (length >= 0 && this.bufferedAmount + this.gatheredBytes + length < this.writableHighWaterMark) {
-        (this.gathered ??= []).push(chunk as Buffer | string);
+      // The stream's state is checked at a packet's first write; its next writes only count bytes.
+      const kept = this.gathered;
+      if (length >= 0 && (kept === undefined ? this.mayKeep(length) : this.gatheredBytes + length < this.gatherRoom)) {
+        if (kept === undefined) this.gathered = [chunk as Buffer | string];
+        else kept.push(chunk as Buffer | string);
         this.gatheredBytes += length;
         return true;
       }
     }
     this.releaseGathered();
     return super.write(chunk, encoding as BufferEncoding, callback);
+  }
+
+  /** Corked, nothing in Writable's buffer nor awaited 'drain', still writable, and room under the high-water mark. */
+  private mayKeep(length: number): boolean {
+    if (this.writableCorked === 0 || this.writableLength !== 0 || this.writableNeedDrain || !this.writable) return false;
+    this.gatherRoom = this.writableHighWaterMark - this.bufferedAmount;
+    return length < this.gatherRoom;
   }
 
   override uncork(): void {
