@@ -4,14 +4,19 @@
 // dropped, so that no system call and no other process blurs it. Prints the CPU time per packet and
 // the scavenges (run it with a small young generation, as below, to count allocation in scavenges).
 //
-//   node --max-semi-space-size=1 bench/write-path.js [<dist dir>]     (BENCH_BASE's dist/ for the commit before)
+//   node --max-semi-space-size=1 bench/write-path.js [<dist dir>] [--streams=100] [--per-turn=1]
+// (BENCH_BASE's dist/ for the commit before; `--streams=1 --per-turn=500`: a fan-in's one subscriber)
 import net from 'node:net';
 import { resolve } from 'node:path';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import mqttPacket from 'mqtt-packet';
 
-const dist = resolve(process.argv[2] ?? new URL('../dist', import.meta.url).pathname);
+const args = process.argv.slice(2);
+const option = (name, fallback) => Number(args.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const dist = resolve(args.find((arg) => !arg.startsWith('--')) ?? new URL('../dist', import.meta.url).pathname);
+const streamCount = option('streams', 100);
+const perTurn = option('per-turn', 1);
 const load = (file) => import(pathToFileURL(resolve(dist, file)).href);
 const { WebSocketDuplex } = await load('transport/websocket-duplex.js');
 const { ConnectionTimers } = await load('transport/connection-timers.js');
@@ -26,7 +31,7 @@ socket.write = () => true;
 const timers = new ConnectionTimers({ pingInterval: 0, shortestDeadline: 60_000 });
 const traffic = { bytesSent: 0, bytesReceived: 0, handshakesRefused: 0 };
 const limits = { maxPayload: 1 << 20, maxPreConnectPayload: 1 << 20, connectTimeout: 60_000, closeTimeout: 1000 };
-const streams = Array.from({ length: 100 }, () => {
+const streams = Array.from({ length: streamCount }, () => {
   const stream = new WebSocketDuplex(socket, Buffer.alloc(0), limits, timers, traffic);
   stream.markConnected();
   return stream;
@@ -35,21 +40,19 @@ const packet = { cmd: 'publish', topic: 'bench/fanout', payload: Buffer.alloc(64
 const options = { protocolVersion: 4 };
 const turn = () => new Promise((done) => setImmediate(done));
 
-for (let round = 0; round < 500; round++) {
-  for (const stream of streams) mqttPacket.writeToStream(packet, stream, options);
-  await turn();
-}
+const oneTurn = () => {
+  for (const stream of streams) for (let i = 0; i < perTurn; i++) mqttPacket.writeToStream(packet, stream, options);
+  return turn();
+};
+const rounds = Math.ceil(300_000 / (streamCount * perTurn));
+for (let round = 0; round < rounds / 6; round++) await oneTurn();
 let scavenges = 0;
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
 }).observe({ entryTypes: ['gc'] });
-const rounds = 3000;
 const cpu = process.cpuUsage();
-for (let round = 0; round < rounds; round++) {
-  for (const stream of streams) mqttPacket.writeToStream(packet, stream, options);
-  await turn();
-}
+for (let round = 0; round < rounds; round++) await oneTurn();
 const used = process.cpuUsage(cpu);
-const packets = rounds * streams.length;
+const packets = rounds * streamCount * perTurn;
 process.stdout.write(`${dist}: ${(((used.user + used.system) * 1000) / packets).toFixed(0)} ns CPU per packet, ${scavenges} scavenges for ${packets} packets\n`);
 process.exit(0);
