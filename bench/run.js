@@ -12,6 +12,7 @@ import { measure } from './lib/measure.js';
 import { ensurePrivateDeps } from './lib/private-deps.js';
 import { installExitHandlers, removeTempRoot, stopAll, waitForQuiet } from './lib/processes.js';
 import { renderReport, renderSummary } from './lib/report.js';
+import { summarizeProbes } from './lib/report-cpu.js';
 import { connectionMetrics, SCENARIOS, scenarioSettings } from './lib/scenarios.js';
 import { ALL_TARGETS, groupUnavailable, TARGET_GROUPS } from './lib/targets.js';
 
@@ -160,6 +161,7 @@ const run = {
   settings: Object.fromEntries(scenarios.map((s) => [s.id, scenarioSettings(s, mode)])),
   aggregated,
   budgets,
+  probes: summarizeProbes(results),
 };
 
 const resultsDir = join(benchDir, 'results');
@@ -200,8 +202,17 @@ function parseArgs(argv) {
   return parsed;
 }
 
-function describeOutcome(scenario, { metrics, cpu }) {
+function describeOutcome(scenario, { metrics, cpu, probe }) {
   const shown = scenario.resolvedMetrics.map((m) => `${m.label} ${formatValue(metrics[m.key], m.unit)}`).join(', ');
+  const perMessage = metrics.cpuPerMessage ? `, ${(metrics.cpuPerMessage * 1e6).toFixed(2)} µs CPU/msg` : '';
   const load = cpu ? ` (CPU ${Object.entries(cpu).map(([role, share]) => `${role} ${share.toFixed(0)}%`).join(', ')})` : '';
-  return `${shown}${load}`;
+  return `${shown}${perMessage}${load}${probe ? `\n    ${describeProbe(probe)}` : ''}`;
+}
+
+/** The server's own view of the window (targets/window-probe.js): event-loop delay and GC pauses. */
+function describeProbe({ loopDelay, gc }) {
+  const pauses = Object.entries(gc)
+    .map(([kind, g]) => `${kind} ${g.count}× total ${g.totalMs.toFixed(1)} ms max ${g.maxMs.toFixed(2)} ms`)
+    .join(', ');
+  return `event-loop delay p50 ${loopDelay.p50.toFixed(2)} p99 ${loopDelay.p99.toFixed(2)} max ${loopDelay.max.toFixed(2)} ms; GC ${pauses || 'none'}`;
 }

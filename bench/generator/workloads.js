@@ -198,9 +198,16 @@ export async function latency(params, { mark }) {
   let count = 0;
   let recording = false;
   let received = 0;
+  // `timeline` (bench/latency-tail.js): the send time (ms since the epoch) and latency of every sample over 1 ms.
+  const slow = params.timeline ? [] : null;
   subscriber.onPublish = (buffer, payloadStart) => {
     received++;
-    if (recording && count < samples.length) samples[count++] = performance.now() - buffer.readDoubleLE(payloadStart);
+    if (recording && count < samples.length) {
+      const sentAt = buffer.readDoubleLE(payloadStart);
+      const took = performance.now() - sentAt;
+      samples[count++] = took;
+      if (slow && took > 1) slow.push([performance.timeOrigin + sentAt, took]);
+    }
   };
   await subscriber.subscribe('bench/+', qos);
   const publishers = await openClients(endpoint, n, `${prefix}p`);
@@ -237,7 +244,7 @@ export async function latency(params, { mark }) {
     running = false;
     await sleep(Math.min(1000, windowMs / 2));
     const sorted = samples.subarray(0, count).sort();
-    return { sent, received, samples: count, ...percentiles(sorted) };
+    return { sent, received, samples: count, ...percentiles(sorted), ...(slow ? { slow } : {}) };
   } finally {
     running = false;
     closeAll([...publishers, subscriber]);
@@ -262,6 +269,11 @@ export async function connections(params, { mark }) {
   const phases = [];
   let dropped = 0;
   try {
+    // One connection opened and closed first: what a server builds once, on its first client, is not a
+    // connection's cost (mqtt-packet fills a cache of 65,536 two-byte buffers, about 6 MB, on its first write).
+    const [first] = await openClients(endpoint, 1, `${prefix}warm-`);
+    first.destroy();
+    await sleep(200);
     await mark('baseline');
     let opened = 0;
     for (const target of counts) {

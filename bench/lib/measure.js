@@ -24,6 +24,8 @@ export async function measure({ scenario, settings, target, context, seed }) {
   const onMark = async ({ name, connections }) => {
     const sample = { time: performance.now(), cpu: sampleCpu() };
     if (instance.handlers && (name === 'window-start' || name === 'window-end')) sample.handled = await instance.handlers.call('handled');
+    if (instance.probe && name === 'window-start') await instance.control.call('probeStart', { timeline: Boolean(settings.timeline) });
+    if (instance.probe && name === 'window-end') sample.probe = await instance.control.call('probeEnd');
     if (name === 'baseline' || name === 'checkpoint') {
       const memory = await instance.control.call('gc');
       await sleep(100);
@@ -43,7 +45,8 @@ export async function measure({ scenario, settings, target, context, seed }) {
     const deadlineMs = settings.warmupMs + settings.windowMs + (scenario.workload === 'connections' ? 180_000 : 30_000);
     const params = { ...settings, endpoint: instance.endpoint, subscriberEndpoint: instance.subscriberEndpoint, seed, deadlineMs };
     const result = await withTimeout(generator.rpc.call('run', { workload: scenario.workload, params }), deadlineMs + 5000, `${scenario.id} on ${target.id}`);
-    return { ...summarize(scenario, result, marks), raw: trimRaw(result) };
+    const summary = summarize(scenario, result, marks);
+    return { ...summary, probe: marks['window-end']?.probe, raw: trimRaw(result) };
   } finally {
     await Promise.all([generator && stop(generator.child), instance.stop()]);
   }
@@ -89,7 +92,33 @@ function summarize(scenario, result, marks) {
       break;
     }
   }
+  const handled = messagesInWindow(scenario, result, marks);
+  if (cpu && handled > 0) metrics.cpuPerMessage = serverCpuSeconds(start, end) / handled;
   return { metrics, cpu };
+}
+
+/** Messages the server carried in the window: deliveries (fan-in, fan-out), handler runs, or latency samples. */
+function messagesInWindow(scenario, result, marks) {
+  switch (scenario.workload) {
+    case 'fanIn':
+    case 'fanOut':
+      return result.delivered;
+    case 'latency':
+      return result.samples;
+    case 'dispatch':
+      return marks['window-end'].handled - marks['window-start'].handled;
+    case 'dispatchLatency':
+      return marks['latency-end'].latencies.length;
+    default:
+      return 0;
+  }
+}
+
+/** CPU seconds every server process (broker, second instance, Redis, app) used between two marks, read from /proc. */
+function serverCpuSeconds(from, to) {
+  let seconds = 0;
+  for (const role of ['broker', 'broker-b', 'redis', 'app']) if (to.cpu[role] !== undefined) seconds += to.cpu[role] - from.cpu[role];
+  return seconds;
 }
 
 /**

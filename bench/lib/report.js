@@ -1,5 +1,6 @@
 import { REFERENCE } from './aggregate.js';
 import { formatRatio, formatShare, formatValue } from './format.js';
+import { renderCpuPerMessage, renderLatencyProbes, renderProfiles } from './report-cpu.js';
 
 /** docs/benchmarks.md (or bench/results/benchmarks-quick.md): what ran, on what, and how it compares. */
 
@@ -84,6 +85,9 @@ export function renderReport(run, chartFile) {
 
   out(`![Benchmark chart: throughput, latency, memory per connection, handler dispatch and scale-out for every target](${chartFile})`, '');
   renderScaleOut(run, out);
+  renderCpuPerMessage(run, out);
+  renderLatencyProbes(run, out);
+  renderProfiles(out);
   out('## Results per scenario', '');
   for (const scenario of run.scenarios) {
     const settings = run.settings[scenario.id];
@@ -143,6 +147,10 @@ export function renderReport(run, chartFile) {
     '  Node servers have Nagle off as well (the default of `node:http`, set explicitly for the TCP target).',
     '- `websocket-stream` depends on ws 3, which has DoS advisories: it is installed at bench time into `bench/.deps`, outside',
     "  the package's dependencies.",
+    "- CPU per message is the server's CPU time from /proc (every process of the target) over the measuring window ÷ the",
+    '  messages carried in it. Each Node target also reads its own CPU time, event-loop delay and GC pauses over the window',
+    '  ([bench/targets/window-probe.js](../bench/targets/window-probe.js)). RSS per connection is measured after one connection',
+    '  was opened and closed, so that what a server builds once for its first client is not counted per connection.',
     '',
   );
   if (run.notes.length) {

@@ -187,3 +187,74 @@ SCENARIOS.push({
     { key: 'p99', label: 'p99 ms', unit: 'ms', better: 'lower' },
   ],
 });
+
+/**
+ * Issue 16: latency as the independent benchmark measures it, QoS 1 at 2,000 msgs/s (publishers get
+ * their PUBACKs, the subscriber acknowledges every delivery), with its goal: p99 ≤ 1.5 × Mosquitto's.
+ */
+SCENARIOS.splice(SCENARIOS.findIndex((scenario) => scenario.id === 'latency') + 1, 0, {
+  id: 'latency-qos1',
+  title: 'Latency at 2,000 msgs/s, QoS 1',
+  summary: '10 publishers at 2,000 msgs/s in total → 1 subscriber, QoS 1 both ways, 64 B; publish-to-delivery time',
+  workload: 'latency',
+  group: 'broker',
+  budget: 'latency-mosquitto',
+  params: { publishers: 10, rate: 2000, qos: 1, payloadSize: 64 },
+  full: { windowMs: 3000 },
+  quick: { windowMs: 800 },
+  metrics: LATENCY_METRICS,
+});
+
+/** Issue 16: the dispatch scenario again, the handler with no enhancers, with a ValidationPipe, with a guard and an interceptor (targets.js FEATURE_TARGETS). */
+SCENARIOS.push({
+  ...SCENARIOS.find((scenario) => scenario.id === 'dispatch'),
+  id: 'features-dispatch',
+  title: 'Nest features on the dispatch path',
+  group: 'features',
+  budget: null,
+});
+
+/**
+ * Issues 14 and 16: the same targets at a fixed rate well below saturation, for the CPU time per
+ * message. Closed-loop throughput sets its own batch sizes (a faster round batches more and costs
+ * less per message), so two targets compare fairly only when both carry the same rate.
+ */
+const FIXED_RATE_METRICS = [{ key: 'p50', label: 'p50 ms', unit: 'ms', better: 'lower' }];
+SCENARIOS.push(
+  {
+    id: 'metrics-rate-qos1',
+    title: 'Metrics off vs on: fan-in at 10,000 msgs/s, QoS 1',
+    summary: '10 publishers at 10,000 msgs/s in total → 1 subscriber, QoS 1 both ways, 64 B; for the CPU time per message at a fixed rate',
+    workload: 'latency',
+    group: 'metrics',
+    budget: null,
+    params: { publishers: 10, rate: 10000, qos: 1, payloadSize: 64 },
+    full: { windowMs: 3000 },
+    quick: { windowMs: 800 },
+    metrics: FIXED_RATE_METRICS,
+  },
+  {
+    id: 'metrics-dispatch-rate',
+    title: 'Metrics off vs on: handler dispatch at 5,000 msgs/s',
+    summary: "client publishes (QoS 1, JSON) → the app's handler; 10 publishers at 5,000 msgs/s in total; for the CPU time per message at a fixed rate",
+    workload: 'dispatchLatency',
+    group: 'metrics-dispatch',
+    budget: null,
+    params: { publishers: 10, qos: 1, rate: 5000 },
+    full: { windowMs: 3000 },
+    quick: { windowMs: 800 },
+    metrics: FIXED_RATE_METRICS,
+  },
+  {
+    id: 'features-dispatch-rate',
+    title: 'Nest features on the dispatch path, at 5,000 msgs/s',
+    summary: "client publishes (QoS 1, JSON) → the app's handler; 10 publishers at 5,000 msgs/s in total; for the CPU time per message at a fixed rate",
+    workload: 'dispatchLatency',
+    group: 'features',
+    budget: null,
+    params: { publishers: 10, qos: 1, rate: 5000 },
+    full: { windowMs: 3000 },
+    quick: { windowMs: 800 },
+    metrics: FIXED_RATE_METRICS,
+  },
+);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { forkChild, stop } from './processes.js';
 import { redisServerMissing, startRedisServer } from './redis-server.js';
@@ -10,8 +10,13 @@ import { redisServerMissing, startRedisServer } from './redis-server.js';
  * an RSS reading, `handlers` (dispatch targets) counts and times what the handler saw.
  */
 
-// BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Node target into <dir> (open in Chrome DevTools).
-const NODE_FLAGS = ['--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])];
+// BENCH_CPU_PROF=<dir> writes a V8 CPU profile of every Node target into <dir> (open in Chrome DevTools);
+// BENCH_NODE_FLAGS adds Node/V8 flags to every Node target (say `--max-semi-space-size=8`, to try a GC setting).
+const NODE_FLAGS = [
+  '--expose-gc',
+  ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+  ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : []),
+];
 
 function nodeTarget(script, args = []) {
   return async ({ benchDir }) => {
@@ -20,6 +25,8 @@ function nodeTarget(script, args = []) {
       endpoint: { port: info.port, transport: info.transport, path: info.path ?? '/mqtt' },
       processes: [{ role: 'broker', pid: info.pid }],
       control: rpc,
+      // targets/window-probe.js: the process reads its own CPU, event-loop delay and GC pauses over the window.
+      probe: true,
       stop: () => stop(child),
     };
   };
@@ -237,4 +244,67 @@ export const ALL_TARGETS = [...new Set(Object.values(TARGET_GROUPS).flat())];
 /** Why a whole group cannot run on this machine, or null. */
 export function groupUnavailable(group) {
   return group === 'cluster' ? redisServerMissing() : null;
+}
+
+/**
+ * Issue 16: what each Nest feature costs on the dispatch path, the handler target (no enhancers)
+ * beside the same handler behind a ValidationPipe (class-validator DTO) and behind a guard and an
+ * interceptor. Its own group, so that the three share their rounds.
+ */
+const handlerWith = (enhancers) => async (context) => {
+  const target = await nodeTarget('nest-mqtt-ws.js', ['--handler', `--enhancers=${enhancers}`])(context);
+  return { ...target, handlers: target.control };
+};
+export const FEATURE_TARGETS = [
+  DISPATCH_TARGETS[0],
+  {
+    id: 'library-handler-validation',
+    name: 'nestjs-mqtt-ws @MqttSubscribe + ValidationPipe',
+    description: 'the handler target with `@UsePipes(new ValidationPipe({ transform: true }))` on a class-validator DTO of the payload (4 rules)',
+    unavailable: libraryBuilt,
+    start: handlerWith('validation'),
+  },
+  {
+    id: 'library-handler-guard-interceptor',
+    name: 'nestjs-mqtt-ws @MqttSubscribe + guard + interceptor',
+    description: 'the handler target with `@UseGuards` (reads the client id from the MQTT context) and `@UseInterceptors` (an rxjs `tap` after the handler)',
+    unavailable: libraryBuilt,
+    start: handlerWith('guard-interceptor'),
+  },
+];
+TARGET_GROUPS.features = FEATURE_TARGETS;
+ALL_TARGETS.push(...FEATURE_TARGETS.slice(1));
+
+/**
+ * Before and after in one run: BENCH_BASE=<dir> names a built checkout of another commit (say
+ * `git archive <commit> | tar -x -C <dir>`, node_modules linked, `npx tsc -p tsconfig.build.json`),
+ * and adds its library beside this one, `<id>-base`, to the library's groups. The target scripts are
+ * this checkout's, copied into <dir>, so that only the library differs.
+ */
+const BASE_DIR = process.env.BENCH_BASE;
+if (BASE_DIR) {
+  const base = (target, args) => ({
+    id: `${target.id}-base`,
+    name: `${target.name} (base)`,
+    description: `${target.description}, built from ${BASE_DIR}`,
+    unavailable: () => (existsSync(join(BASE_DIR, 'dist', 'index.js')) ? null : `${BASE_DIR}/dist/index.js is missing`),
+    start: async (context) => {
+      const copy = join(BASE_DIR, 'bench-current');
+      cpSync(context.benchDir, copy, { recursive: true, filter: (path) => !path.includes('/results') && !path.includes('/.deps') });
+      const instance = await nodeTarget('nest-mqtt-ws.js', args)({ ...context, benchDir: copy });
+      return args.includes('--handler') ? { ...instance, handlers: instance.control } : instance;
+    },
+  });
+  const pairs = [
+    ['broker', BROKER_TARGETS[0], []],
+    ['metrics', METRICS_TARGETS[1], ['--metrics']],
+    ['dispatch', DISPATCH_TARGETS[0], ['--handler']],
+    ['metrics-dispatch', METRICS_DISPATCH_TARGETS[1], ['--handler', '--metrics']],
+    ['features', DISPATCH_TARGETS[0], ['--handler']],
+  ];
+  for (const [group, target, args] of pairs) {
+    const added = ALL_TARGETS.find((t) => t.id === `${target.id}-base`) ?? base(target, args);
+    TARGET_GROUPS[group].push(added);
+    if (!ALL_TARGETS.includes(added)) ALL_TARGETS.push(added);
+  }
 }

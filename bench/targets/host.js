@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { createRpc } from '../lib/rpc.js';
+import { windowProbeHandlers } from './window-probe.js';
 
 /**
  * The child side of a target: tells the suite where it listens and which process to measure, frees
@@ -21,6 +22,8 @@ export function serveTarget({ port, pid = process.pid, info = {}, handlers = {},
       // The JS heap tells how much of a connection's RSS is objects; only meaningful for this process.
       return pid === process.pid ? { heapUsed: process.memoryUsage().heapUsed } : {};
     },
+    // Only a Node target measures itself; Mosquitto's wrapper is not the process measured.
+    ...(pid === process.pid ? windowProbeHandlers : {}),
     ...handlers,
   });
   let ending = false;

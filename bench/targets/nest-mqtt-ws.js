@@ -1,12 +1,15 @@
 // This library in a minimal Nest app on Express; with `--handler`, plus one @MqttSubscribe handler
 // (`--responder`: one that answers MQTT 5 requests on `rr/+`);
 // with `--redis=<url>`, one instance of a cluster on that Redis; with `--metrics`, `metrics: true`
-// (prom-client's default registry), scraped every second as a Prometheus server would, more often.
+// (prom-client's default registry), scraped every second as a Prometheus server would, more often;
+// with `--enhancers=validation` or `--enhancers=guard-interceptor`, the handler behind those Nest
+// features (bench/targets/handler-enhancers.js).
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MqttSubscribe, MqttWsModule, Payload } from 'nestjs-mqtt-ws';
 import { decorateMethod, recorder, recorderHandlers } from './dispatch-recorder.js';
+import { applyEnhancers } from './handler-enhancers.js';
 import { serveTarget } from './host.js';
 
 const withHandler = process.argv.includes('--handler');
@@ -21,6 +24,8 @@ class BenchHandler {
 }
 Injectable()(BenchHandler);
 decorateMethod(BenchHandler, 'onMessage', [MqttSubscribe('bench/+')], [Payload()]);
+const enhancers = process.argv.find((arg) => arg.startsWith('--enhancers='))?.slice('--enhancers='.length);
+if (enhancers) applyEnhancers(BenchHandler, 'onMessage', enhancers);
 
 class AppModule {}
 const options = { path: '/mqtt', ...(redisUrl ? { redis: { url: redisUrl } } : {}), ...(withMetrics ? { metrics: true } : {}) };

@@ -145,12 +145,16 @@ export class MqttMessageDispatcher {
     return routes;
   }
 
-  private async dispatch(routes: MqttRoute[], packet: MqttPublishPacket, client: MqttClientInfo | null): Promise<void> {
+  /**
+   * Not `async`: one handler's run is returned as it is. An async function returning a promise
+   * settles its own only after extra microtask turns, on every message.
+   */
+  private dispatch(routes: MqttRoute[], packet: MqttPublishPacket, client: MqttClientInfo | null): Promise<unknown> {
     const decoder = new PayloadDecoder(packet.payload);
     if (routes.length === 1) return this.run(routes[0], decoder, packet, client);
     const runs: Promise<void>[] = [];
     for (const route of routes) runs.push(this.run(route, decoder, packet, client));
-    await Promise.all(runs);
+    return Promise.all(runs);
   }
 
   private async run(route: MqttRoute, decoder: PayloadDecoder, packet: MqttPublishPacket, client: MqttClientInfo | null): Promise<void> {

@@ -1,9 +1,10 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import type { MqttMetricsOptions } from './mqtt-operations-options.interface.js';
 import type { MqttHandlerObserver } from './mqtt-handler.observer.js';
+import { HandlerDurationHistogram } from './handler-duration.histogram.js';
 import type { MqttTrafficTotals } from './traffic-totals.js';
 import { DROP_REASONS, TRANSPORT_LABELS, type MqttStatistics } from './mqtt-statistics.js';
-import type { PromClient, PromMetric, PromMetricChild, PromRegistry } from './prom-client.loader.js';
+import type { PromClient, PromMetricChild, PromRegistry } from './prom-client.loader.js';
 
 
 /** Handler durations, in seconds: from a fast in-process handler to one that waits on a database. */
@@ -20,8 +21,8 @@ const QOS_LABELS = ['0', '1', '2'] as const;
 export class MqttPrometheusMetrics implements MqttHandlerObserver, OnApplicationShutdown {
   readonly registry: PromRegistry;
   readonly names: string[] = [];
-  private readonly handlerDuration: PromMetric;
-  private readonly handlerChildren = new Map<string, [ok: PromMetricChild, error: PromMetricChild]>();
+  private readonly handlerDuration: HandlerDurationHistogram;
+  private readonly handlerSeries = new Map<string, ReturnType<HandlerDurationHistogram['seriesOf']>>();
 
   constructor(
     promClient: PromClient,
@@ -135,22 +136,22 @@ export class MqttPrometheusMetrics implements MqttHandlerObserver, OnApplication
     });
     for (const reason of DROP_REASONS) updates.push(counterOf(dropped.labels(reason), () => statistics.dropped[reason]));
 
-    this.handlerDuration = new promClient.Histogram({
-      name: name('mqtt_handler_duration_seconds'),
-      help: 'Time an @MqttSubscribe handler took (guards, interceptors and pipes included), by handler and outcome',
-      labelNames: ['handler', 'outcome'],
-      buckets: HANDLER_BUCKETS,
-      registers,
-    });
+    // Not prom-client's Histogram, whose every observation hashes its labels (handler-duration.histogram.ts).
+    this.handlerDuration = new HandlerDurationHistogram(
+      name('mqtt_handler_duration_seconds'),
+      'Time an @MqttSubscribe handler took (guards, interceptors and pipes included), by handler and outcome',
+      HANDLER_BUCKETS,
+      this.registry,
+    );
   }
 
   handlerFinished(handler: string, started: number, failed: boolean): void {
-    let children = this.handlerChildren.get(handler);
-    if (children === undefined) {
-      children = [this.handlerDuration.labels(handler, 'ok'), this.handlerDuration.labels(handler, 'error')];
-      this.handlerChildren.set(handler, children);
+    let series = this.handlerSeries.get(handler);
+    if (series === undefined) {
+      series = this.handlerDuration.seriesOf(handler);
+      this.handlerSeries.set(handler, series);
     }
-    children[failed ? 1 : 0].observe((performance.now() - started) / 1000);
+    this.handlerDuration.observe(series[failed ? 1 : 0], (performance.now() - started) / 1000);
   }
 
   onApplicationShutdown(): void {

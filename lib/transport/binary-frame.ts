@@ -16,6 +16,28 @@ export function encodeBinaryFrame(chunks: readonly WritableChunk[]): Buffer {
     const { chunk, encoding } = chunks[i];
     length += typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding as BufferEncoding) : chunk.length;
   }
+  const frame = frameOf(length);
+  let offset = frame.length - length;
+  for (let i = 0; i < chunks.length; i++) {
+    const { chunk, encoding } = chunks[i];
+    offset += typeof chunk === 'string' ? frame.write(chunk, offset, encoding as BufferEncoding) : chunk.copy(frame, offset);
+  }
+  return frame;
+}
+
+/** The same frame from the chunks a corked connection gathered (strings are UTF-8), `length` bytes in all. */
+export function encodeGatheredFrame(chunks: readonly (Buffer | string)[], length: number): Buffer {
+  const frame = frameOf(length);
+  let offset = frame.length - length;
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i];
+    offset += typeof chunk === 'string' ? frame.write(chunk, offset, 'utf8') : chunk.copy(frame, offset);
+  }
+  return frame;
+}
+
+/** A frame of `length` payload bytes with its header written: the payload goes after the header, at `frame.length - length`. */
+function frameOf(length: number): Buffer {
   const headerLength = length < 126 ? 2 : length <= 0xffff ? 4 : 10;
   const frame = Buffer.allocUnsafe(headerLength + length);
   frame[0] = FIN_BINARY;
@@ -28,11 +50,6 @@ export function encodeBinaryFrame(chunks: readonly WritableChunk[]): Buffer {
     frame[1] = 127;
     frame.writeUInt32BE(Math.floor(length / 0x100000000), 2);
     frame.writeUInt32BE(length >>> 0, 6);
-  }
-  let offset = headerLength;
-  for (let i = 0; i < chunks.length; i++) {
-    const { chunk, encoding } = chunks[i];
-    offset += typeof chunk === 'string' ? frame.write(chunk, offset, encoding as BufferEncoding) : chunk.copy(frame, offset);
   }
   return frame;
 }

@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { MqttTrafficTotals } from '../metrics/traffic-totals.js';
-import { encodeBinaryFrame, encodeControlFrame, type WritableChunk } from './binary-frame.js';
+import { encodeBinaryFrame, encodeControlFrame, encodeGatheredFrame, type WritableChunk } from './binary-frame.js';
 import { CloseCode, closeCodeOf, withCloseCode } from './close-codes.js';
 import type { ConnectionTimers } from './connection-timers.js';
 import type { TransportConnection } from './transport-connection.js';
@@ -65,9 +65,10 @@ function onSocketDrain(this: OwnedSocket): void {
  * from and writes them to, speaking RFC 6455 framing on the TCP (or TLS) socket itself.
  *
  * Reads: binary payloads are unmasked in place and pushed as they arrive (see WebSocketFrameReader).
- * Writes: mqtt-packet writes a packet in several small writes inside `cork()`/`uncork()`, and Node
- * hands them to `_writev` at once, so each packet becomes one binary frame, header and payload in
- * one buffer. Frames a connection gets in one event-loop turn then leave in one socket write.
+ * Writes: mqtt-packet writes a packet in several small writes inside `cork()`/`uncork()`; the stream
+ * keeps them and makes one binary frame of them at the uncork (`write`), header and payload in one
+ * buffer, or Node hands them to `_writev` at once when they cannot be kept. Frames a connection gets
+ * in one event-loop turn then leave in one socket write.
  */
 export class WebSocketDuplex extends Duplex implements FrameSink, TransportConnection {
   readonly reader: WebSocketFrameReader;
@@ -84,6 +85,11 @@ export class WebSocketDuplex extends Duplex implements FrameSink, TransportConne
   /** The pong for the latest ping, kept while the socket cannot take it; earlier ones are dropped (RFC 6455 §5.5.3). */
   private deferredPong: Buffer | undefined;
   private pingsWhileNotReading = 0;
+  /** What mqtt-packet wrote since it corked the stream, for one frame at its uncork (see `write`); none between packets. */
+  private gathered: (Buffer | string)[] | undefined;
+  private gatheredBytes = 0;
+  /** Bytes the kept chunks may reach: the high-water mark less what was buffered when the first was kept. */
+  private gatherRoom = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -207,6 +213,61 @@ export class WebSocketDuplex extends Duplex implements FrameSink, TransportConne
     this.destroy();
   }
 
+  /**
+   * mqtt-packet writes a packet in 5-6 small writes between `cork()` and an `uncork()` on the next
+   * tick. Through Writable each would cost a buffered-write record and a pass through `_writev`; a
+   * plain write in that window (no callback, a Buffer or UTF-8 string, nothing buffered in Writable
+   * yet, room under the high-water mark) is only kept here, and the uncork sends what was kept as one
+   * frame. Writable's answer would have been `true` for each, and is. Anything else goes through
+   * Writable as before, after what was kept, so the order of the bytes never changes.
+   */
+  override write(chunk: unknown, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void): boolean {
+    if (callback === undefined && (encoding === undefined || encoding === 'utf8')) {
+      const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : Buffer.isBuffer(chunk) ? chunk.length : -1;
+      // The stream's state is checked at a packet's first write; its next writes only count bytes.
+      const kept = this.gathered;
+      if (length >= 0 && (kept === undefined ? this.mayKeep(length) : this.gatheredBytes + length < this.gatherRoom)) {
+        if (kept === undefined) this.gathered = [chunk as Buffer | string];
+        else kept.push(chunk as Buffer | string);
+        this.gatheredBytes += length;
+        return true;
+      }
+    }
+    this.releaseGathered();
+    return super.write(chunk, encoding as BufferEncoding, callback);
+  }
+
+  /** Corked, nothing in Writable's buffer nor awaited 'drain', still writable, and room under the high-water mark. */
+  private mayKeep(length: number): boolean {
+    if (this.writableCorked === 0 || this.writableLength !== 0 || this.writableNeedDrain || !this.writable) return false;
+    this.gatherRoom = this.writableHighWaterMark - this.bufferedAmount;
+    return length < this.gatherRoom;
+  }
+
+  override uncork(): void {
+    if (this.writableCorked === 1) this.sendGathered();
+    super.uncork();
+  }
+
+  /** The kept chunks as one frame, now: the uncork that ends their packet (or `end()`'s). */
+  private sendGathered(): void {
+    const chunks = this.gathered;
+    if (chunks === undefined) return;
+    const bytes = this.gatheredBytes;
+    this.gathered = undefined;
+    this.gatheredBytes = 0;
+    if (!this.destroyed) this.send(encodeGatheredFrame(chunks, bytes), noop);
+  }
+
+  /** Hands the kept chunks to Writable, ahead of a write that does not qualify, so that they stay first. */
+  private releaseGathered(): void {
+    const chunks = this.gathered;
+    if (chunks === undefined) return;
+    this.gathered = undefined;
+    this.gatheredBytes = 0;
+    for (const chunk of chunks) super.write(chunk);
+  }
+
   override _read(): void {
     if (this.socket.isPaused()) this.socket.resume();
   }
@@ -303,6 +364,8 @@ export class WebSocketDuplex extends Duplex implements FrameSink, TransportConne
     this.socket.destroy();
   }
 }
+
+function noop(): void {}
 
 /** A close frame's payload: the code, then the reason (RFC 6455 §5.5.1), as printable ASCII so that a cut cannot break UTF-8. */
 function closePayload(code: number, reason: string | undefined): Buffer {

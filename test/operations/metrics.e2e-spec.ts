@@ -131,6 +131,43 @@ describe('metrics: a known sequence of connects, publishes and refusals', () => 
     expect(await value(registry, 'mqtt_subscriptions')).toBe(0);
   });
 
+  it("prints the handler-duration histogram as prom-client's own Histogram would, and resets it with the registry", async () => {
+    const publisher = await TestClient.connect(url, { clientId: 'histogram-publisher' });
+    open.push(publisher);
+    await publisher.publish('jobs/ok', '{}', { qos: 1 });
+    const sample = async (suffix: string) =>
+      (await samples(registry, 'mqtt_handler_duration_seconds')).find(
+        (s) => s.metricName === `mqtt_handler_duration_seconds${suffix}` && s.labels.handler === 'Jobs.ok' && s.labels.outcome === 'ok',
+      )?.value ?? 0;
+    const count = await sample('_count');
+    const sum = await sample('_sum');
+    expect(count).toBeGreaterThan(0);
+    // prom-client's Histogram with the same runs, each taking the mean: the same lines, in the same order.
+    const reference = new Registry();
+    const histogram = new (await import('prom-client')).Histogram({
+      name: 'mqtt_handler_duration_seconds',
+      help: 'Time an @MqttSubscribe handler took (guards, interceptors and pipes included), by handler and outcome',
+      labelNames: ['handler', 'outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [reference],
+    });
+    const ours = (await registry.getSingleMetricAsString('mqtt_handler_duration_seconds')).split('\n');
+    for (let i = 0; i < count; i++) histogram.labels('Jobs.ok', 'ok').observe(sum / count);
+    const theirs = (await reference.getSingleMetricAsString('mqtt_handler_duration_seconds')).split('\n');
+    // Same header, same series and label order; the _count and _sum lines agree.
+    expect(ours.slice(0, 2)).toEqual(theirs.slice(0, 2));
+    const shape = (lines: string[]) => lines.filter((l) => l.includes('Jobs.ok')).map((l) => l.replace(/ [\d.e+-]+$/, ''));
+    expect(shape(ours)).toEqual(shape(theirs));
+    const line = (lines: string[], suffix: string) => lines.find((l) => l.startsWith(`mqtt_handler_duration_seconds${suffix}{handler="Jobs.ok",outcome="ok"}`));
+    expect(line(ours, '_count')).toEqual(line(theirs, '_count'));
+    expect(Number(line(ours, '_sum')!.split(' ').pop())).toBeCloseTo(Number(line(theirs, '_sum')!.split(' ').pop()), 9);
+
+    registry.resetMetrics();
+    expect(await sample('_count')).toBe(0);
+    await publisher.publish('jobs/ok', '{}', { qos: 1 });
+    expect(await sample('_count')).toBe(1);
+  });
+
   it('counts the messages dropped for an offline session over maxQueuedMessages', async () => {
     const { client: away } = await ProtocolClient.connect(url, { clientId: 'away', clean: false });
     await away.request({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'queue/#', qos: 1 }] });
