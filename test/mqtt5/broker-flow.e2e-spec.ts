@@ -124,7 +124,7 @@ describe('MQTT 5.0 flow control towards the client', () => {
   });
 });
 
-describe('MQTT 5.0 packets written to the client (lib/broker/aedes/protocol/v5-packet-writer.ts)', () => {
+describe('MQTT 5.0 packets written to the client (lib/broker/aedes/protocol/packet-writer.ts)', () => {
   let app: INestApplication;
   let url: string;
 

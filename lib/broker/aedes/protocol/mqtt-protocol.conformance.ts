@@ -12,7 +12,7 @@ import { countIdentifiedSubscriptions, withAllSubscriptionIdentifiers } from './
 import { forwardToSharedMember, installSharedSubscriptions, noteSharedGrant } from './shared-subscriptions.js';
 import { endQueueOfResumedSession, keepQueueOfResumedSession } from './v5-session-resume.js';
 import { noteTopicAliasMaximum } from './v5-topic-aliases.js';
-import { installV5PacketWriter } from './v5-packet-writer.js';
+import { installPacketWriter } from './packet-writer.js';
 import { answerSubscribe, noteSubscriptionGrant, storeGrantedSubscriptionsOnly } from './subscription-grants.js';
 
 const DELIVERIES_PREPARED = Symbol('deliveriesPrepared');
@@ -95,7 +95,7 @@ export function installProtocolConformance(broker: Aedes): void {
     countIdentifiedSubscriptions(client);
   });
   broker.on('clientReady', (client: Client) => endQueueOfResumedSession(client));
-  installV5PacketWriter(mqttPacket as never);
+  installPacketWriter(mqttPacket as never);
   broker.on('ack', (_packet: unknown, client: Client) => releaseV5Slot(client));
   // First, so that every other listener sees the granted QoS.
   broker.prependListener('subscribe', answerSubscribe);

@@ -12,7 +12,7 @@ import { publishSize } from './v5-publish-size.js';
  *   make the server rebind aliases on every message.
  * - Per connection: the map lives on Aedes' client object, which a reconnect replaces, so a
  *   PUBLISH resent on a new connection (QoS 1/2 of a resumed session) carries its topic.
- * - Chosen as the PUBLISH is written (v5-packet-writer.ts, in mqtt-packet's `writeToStream`, which
+ * - Chosen as the PUBLISH is written (packet-writer.ts, in mqtt-packet's `writeToStream`, which
  *   Aedes calls for every packet, in the connection's order); the stored packet and other
  *   subscribers' copies keep their topic.
  * 3.1.1 clients and v5 clients that did not ask carry nothing; each written v5 PUBLISH costs one
@@ -67,7 +67,7 @@ export function topicAliasesOf(stream: object): AliasState | undefined {
 }
 
 /**
- * The alias to write a PUBLISH with on this connection (v5-packet-writer.ts, as it writes it):
+ * The alias to write a PUBLISH with on this connection (packet-writer.ts, as it writes it):
  * `-n` when its topic has alias n (write an empty topic and n), `n` when it takes alias n now
  * (write the topic and n), 0 for none (the full topic alone).
  */

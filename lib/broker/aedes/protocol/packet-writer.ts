@@ -3,20 +3,22 @@ import { aliasOnly, chooseTopicAlias, topicAliasesOf, type AliasedPacket } from 
 type WriteToStream = (packet: never, stream: never, options?: never) => boolean;
 
 /**
- * What the server writes to an MQTT 5 client, in mqtt-packet's `writeToStream` (Aedes calls it for
- * every packet; wrapped once per process):
- * - a PUBLISH to a client that opted in to topic aliases gets its alias (v5-topic-aliases.ts);
- * - a PUBLISH without properties (but its alias) is encoded here, in one buffer: mqtt-packet writes
- *   it in seven pieces, one of them the property list, and builds a properties writer (a closure)
- *   for it; one with properties and an alias goes to mqtt-packet with its topic and properties
- *   swapped for the write and restored right after;
+ * What the server writes to its clients, in mqtt-packet's `writeToStream` (Aedes calls it for every
+ * packet; wrapped once per process):
+ * - a PUBLISH without properties is encoded here, in one buffer, for every protocol level:
+ *   mqtt-packet writes it in five (3.1.1) or seven (MQTT 5) pieces and, for MQTT 5, builds a
+ *   properties writer (a closure) for an empty property list; it is the packet every delivery writes;
+ * - a PUBLISH to an MQTT 5 client that opted in to topic aliases gets its alias (v5-topic-aliases.ts);
+ *   one with properties and an alias goes to mqtt-packet with its topic and properties swapped for
+ *   the write and restored right after;
  * - a PUBACK/PUBREC/PUBREL/PUBCOMP with reason code 0 (or none) and no properties is the 3.1.1
  *   packet, byte for byte [MQTT-3.4.2-1]: mqtt-packet's v5 path would add the reason code and an
  *   empty property list (two more writes, two buffers) to each.
- * Everything else goes to mqtt-packet as it is. 3.1.1 packets cost one property read.
+ * Everything else goes to mqtt-packet as it is.
  */
 
-const INSTALLED = Symbol('v5PacketWriter');
+const INSTALLED = Symbol('packetWriter');
+const NO_ALIAS = 0;
 const V4 = Object.freeze({ protocolVersion: 4 });
 /** Larger payloads are written beside the header rather than copied into it. */
 const COPIED_PAYLOAD_BYTES = 2048;
@@ -45,19 +47,23 @@ interface Stream {
   uncork?(): void;
 }
 
-export function installV5PacketWriter(mqttPacket: { writeToStream: WriteToStream }): void {
+export function installPacketWriter(mqttPacket: { writeToStream: WriteToStream }): void {
   const marked = mqttPacket as typeof mqttPacket & { [INSTALLED]?: true };
   if (marked[INSTALLED]) return;
   marked[INSTALLED] = true;
   const writeToStream = mqttPacket.writeToStream;
   mqttPacket.writeToStream = function (packet, stream, options) {
-    if ((options as { protocolVersion?: number } | undefined)?.protocolVersion !== 5) return writeToStream(packet, stream, options);
     const written = packet as WrittenPacket;
+    if ((options as { protocolVersion?: number } | undefined)?.protocolVersion !== 5) {
+      // 3.1.1 has no empty topic (aliases are MQTT 5): mqtt-packet refuses it, and keeps doing so.
+      if (written.cmd === 'publish' && isBarePublish(written) && written.topic !== '') return writeBarePublish(written, stream as Stream, NO_ALIAS, false);
+      return writeToStream(packet, stream, options);
+    }
     switch (written.cmd) {
       case 'publish': {
         const aliases = topicAliasesOf(stream as object);
         const alias = aliases === undefined ? 0 : chooseTopicAlias(aliases, written as AliasedPacket);
-        if (written.properties === undefined && isBarePublish(written)) return writeBarePublish(written, stream as Stream, alias);
+        if (written.properties === undefined && isBarePublish(written)) return writeBarePublish(written, stream as Stream, alias, true);
         if (alias !== 0) return writeWithAlias(written as AliasedPacket, alias, stream, options as never, writeToStream);
         break;
       }
@@ -83,16 +89,16 @@ function isBarePublish(packet: WrittenPacket): packet is WrittenPacket & { topic
 }
 
 /**
- * PUBLISH: fixed header, remaining length, topic, packet identifier (QoS 1/2), properties (none, or
- * the Topic Alias), payload [MQTT-3.3]. `alias` as `chooseTopicAlias` gives it.
+ * PUBLISH: fixed header, remaining length, topic, packet identifier (QoS 1/2), for MQTT 5 the
+ * properties (none, or the Topic Alias), payload [MQTT-3.3]. `alias` as `chooseTopicAlias` gives it.
  */
-function writeBarePublish(packet: WrittenPacket & { topic: string; payload: Buffer }, stream: Stream, alias: number): boolean {
+function writeBarePublish(packet: WrittenPacket & { topic: string; payload: Buffer }, stream: Stream, alias: number, v5: boolean): boolean {
   const { payload } = packet;
   const topic = alias < 0 ? '' : packet.topic;
   const qos = packet.qos ?? 0;
   const topicBytes = Buffer.byteLength(topic);
   const propertyBytes = alias === 0 ? 0 : TOPIC_ALIAS_PROPERTY_BYTES;
-  const variableHeader = 2 + topicBytes + (qos > 0 ? 2 : 0) + 1 + propertyBytes;
+  const variableHeader = 2 + topicBytes + (qos > 0 ? 2 : 0) + (v5 ? 1 + propertyBytes : 0);
   const remaining = variableHeader + payload.length;
   const lengthBytes = remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4;
   const headerBytes = 1 + lengthBytes + variableHeader;
@@ -114,7 +120,7 @@ function writeBarePublish(packet: WrittenPacket & { topic: string; payload: Buff
     buffer.writeUInt16BE(packet.messageId!, offset);
     offset += 2;
   }
-  buffer[offset++] = propertyBytes;
+  if (v5) buffer[offset++] = propertyBytes;
   if (alias !== 0) {
     buffer[offset++] = TOPIC_ALIAS;
     buffer.writeUInt16BE(Math.abs(alias), offset);
