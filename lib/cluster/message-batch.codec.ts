@@ -81,12 +81,12 @@ export class MessageBatchWriter {
 
   /** Encodes `packet` at the end of the batch. Throws (leaving the batch as it was) when a field cannot be encoded. */
   append(packet: BusPacket): void {
-    const mark = this.offset;
+    const mark = this.offset - this.start;
     try {
       if (this.count === 0) this.writeHeader(packet.brokerId);
       this.writeRecord(packet);
     } catch (error) {
-      this.offset = mark;
+      this.offset = this.start + mark;
       if (this.count === 0) this.headerBrokerId = undefined;
       throw error;
     }
@@ -113,7 +113,8 @@ export class MessageBatchWriter {
 
   private writeRecord(packet: BusPacket): void {
     this.ensure(8);
-    const recordStart = this.offset;
+    // Relative to the batch: ensure() may move the batch to a new arena.
+    const recordAt = this.offset - this.start;
     this.offset += 8;
     let flags = 0;
     let extras = 0;
@@ -167,7 +168,7 @@ export class MessageBatchWriter {
           else extras++;
           break;
         default:
-          extras++;
+          if (travels(packet[key])) extras++;
       }
     }
     if (flags & MESSAGE_ID) {
@@ -188,6 +189,7 @@ export class MessageBatchWriter {
       flags |= EXTRAS;
       this.writeExtras(packet, flags, extras);
     }
+    const recordStart = this.start + recordAt;
     this.arena.writeUInt32LE(this.offset - recordStart - 4, recordStart);
     this.arena.writeUInt32LE(flags, recordStart + 4);
   }
@@ -198,7 +200,7 @@ export class MessageBatchWriter {
     this.arena.writeUInt32LE(extras, this.offset);
     this.offset += 4;
     for (const key in packet) {
-      if (!Object.prototype.hasOwnProperty.call(packet, key) || inFixedLayout(key, flags)) continue;
+      if (!Object.prototype.hasOwnProperty.call(packet, key) || inFixedLayout(key, flags) || !travels(packet[key])) continue;
       this.writeString(key);
       this.writeValue(packet[key], 0);
     }
@@ -230,7 +232,7 @@ export class MessageBatchWriter {
       case 'object':
         break;
       default:
-        // Functions and symbols do not cross processes; as in JSON, the field is left out of objects.
+        // A function or symbol in an array: undefined in its place, as JSON's null.
         this.arena[this.offset++] = T_UNDEFINED;
         return;
     }
@@ -250,19 +252,19 @@ export class MessageBatchWriter {
       this.offset += 8;
     } else {
       this.arena[this.offset++] = T_OBJECT;
-      const countAt = this.offset;
+      const countAt = this.offset - this.start;
       this.offset += 4;
       let count = 0;
       const object = value as Record<string, unknown>;
       for (const key in object) {
         if (!Object.prototype.hasOwnProperty.call(object, key)) continue;
         const field = object[key];
-        if (typeof field === 'function' || typeof field === 'symbol') continue;
+        if (!travels(field)) continue;
         this.writeString(key);
         this.writeValue(field, depth + 1);
         count++;
       }
-      this.arena.writeUInt32LE(count, countAt);
+      this.arena.writeUInt32LE(count, this.start + countAt);
     }
   }
 
@@ -290,6 +292,11 @@ export class MessageBatchWriter {
     this.start = 0;
     this.offset = used;
   }
+}
+
+/** Functions and symbols do not cross processes: as in JSON, a field holding one is left out. */
+function travels(value: unknown): boolean {
+  return typeof value !== 'function' && typeof value !== 'symbol';
 }
 
 function inFixedLayout(key: string, flags: number): boolean {
