@@ -212,6 +212,9 @@ export const PROTECTIONS = [
   { name: 'tcp: tls serves mqtts:// with the client certificate', edits: [{ file: TCP_SERVER, search: 'const tls = listener.tls;', replace: 'const tls = undefined as TlsOptions | undefined;' }], spec: TCP_SPEC, test: 'verified client certificate' },
   { name: 'tcp: only a verified client certificate reaches the policy', edits: [{ file: 'lib/broker/aedes/aedes-client.ts', search: "return socket?.authorized === true ? socket.getPeerCertificate() : undefined;", replace: "return socket?.getPeerCertificate !== undefined ? socket.getPeerCertificate() : undefined;" }], spec: TCP_SPEC, test: 'sent none' },
   { name: 'validation: tcp listener port', edits: [{ file: 'lib/mqtt-ws-options.validator.ts', search: 'if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) fail(`${name}.port`', replace: 'if (Number.isNaN(0)) fail(`${name}.port`' }], spec: TCP_SPEC, test: 'names the mistake' },
+  // The cluster's message bus (lib/cluster/message-batch.codec.ts): what another instance sends is read defensively.
+  { name: 'cluster bus: a batch of another format is refused', edits: [{ file: 'lib/cluster/message-batch.codec.ts', search: 'if (batch.length < HEADER_FIXED || batch[0] !== BATCH_VERSION) {', replace: 'if (batch.length < HEADER_FIXED && Number.isNaN(0)) {' }], spec: 'test/cluster/message-bus.e2e-spec.ts', test: 'refuses a batch of another format' },
+  { name: "cluster bus: a field named '__proto__' stays a field", edits: [{ file: 'lib/cluster/message-batch.codec.ts', search: "if (key === '__proto__') Object.defineProperty(packet, key,", replace: "if (Number.isNaN(0)) Object.defineProperty(packet, key," }], spec: 'test/cluster/message-bus.e2e-spec.ts', test: 'carries MQTT 5 properties' },
 ];
 
 function run(cwd, command, args) {
