@@ -98,11 +98,12 @@ const AEDES_SOURCE_FACTS: readonly (readonly [string, string, string])[] = [
   ['lib/handlers/connect.js', "emit('clientReady', client)", "'clientReady' (clientConnected)"],
   ['aedes.js', "'/new/clients'", 'new clients are reported on $SYS/<id>/new/clients (onClientConnectedElsewhere)'],
   ['aedes.js', "this.emit('clientDisconnect', client)", "'clientDisconnect' (clientDisconnected)"],
+  ['lib/client.js', 'if (that.clean || packet.retain) {', "a clean session's QoS 1 deliveries are not recorded in the persistence (clean-session-acks.persistence.ts)"],
 ];
 /** Aedes prototype methods the adapter calls. */
 const BROKER_METHODS = ['handle', 'publish', 'subscribe', 'close'] as const;
 /** Persistence methods the adapter wraps (any store: memory, Redis, the app's own). */
-const PERSISTENCE_METHODS = ['addSubscriptions', 'outgoingEnqueueCombi', 'incomingStorePacket', 'incomingDelPacket'] as const;
+const PERSISTENCE_METHODS = ['addSubscriptions', 'outgoingEnqueueCombi', 'outgoingClearMessageId', 'incomingStorePacket', 'incomingDelPacket'] as const;
 
 /**
  * Reads what is installed: the package.json of aedes, and of the mqtt-packet and
