@@ -214,6 +214,7 @@ function renderPerMessageCosts(run, scenarios, out) {
     ['redis', 'redis-server'],
   ];
   const micro = (value) => (Number.isFinite(value) ? value.toFixed(value < 10 ? 2 : 1) : '—');
+  const commands = (value) => (Number.isFinite(value) && value > 0 ? `${value.toFixed(3)} (1 per ${Math.round(1 / value)} msgs)` : '—');
   out(
     '### Per-message costs',
     '',
@@ -233,7 +234,7 @@ function renderPerMessageCosts(run, scenarios, out) {
       const published = scenario.workload === 'fanOut' ? median('rate') / scenario.params.subscribers : median('rate');
       const name = run.targets.find((t) => t.id === target)?.name ?? target;
       out(
-        `| ${capitalize(scenario.title.replace(/^Scale-out: /, ''))} | ${name} | ${formatValue(published, 'rate')} | ${roles.map(([role]) => micro(median(`cpuUs:${role}`))).join(' | ')} | ${micro(median('redisCommands'))} |`,
+        `| ${capitalize(scenario.title.replace(/^Scale-out: /, ''))} | ${name} | ${formatValue(published, 'rate')} | ${roles.map(([role]) => micro(median(`cpuUs:${role}`))).join(' | ')} | ${commands(median('redisCommands'))} |`,
       );
     }
   }
