@@ -51,6 +51,8 @@ const T_DATE = 10;
 /** Deeper than this, a field's value is refused (a cycle, most likely). */
 const MAX_DEPTH = 32;
 const ARENA_BYTES = 1 << 20;
+/** Up to this many bytes, a loop copies faster than the native calls' set-up. */
+const SMALL_COPY = 64;
 
 /** A packet as the bus carries it: a plain object whose own enumerable fields travel. */
 export type BusPacket = Record<string, unknown>;
@@ -269,17 +271,31 @@ export class MessageBatchWriter {
   }
 
   private writeString(value: string): void {
-    this.ensure(4 + value.length * 3);
-    const length = this.arena.write(value, this.offset + 4);
-    this.arena.writeUInt32LE(length, this.offset);
-    this.offset += 4 + length;
+    const length = value.length;
+    this.ensure(4 + length * 3);
+    const arena = this.arena;
+    const start = this.offset + 4;
+    // Topics and ids are short and ASCII: copied char by char, cheaper than Buffer#write's set-up.
+    let ascii = length <= SMALL_COPY;
+    for (let i = 0; ascii && i < length; i++) {
+      const code = value.charCodeAt(i);
+      if (code >= 0x80) ascii = false;
+      else arena[start + i] = code;
+    }
+    const bytes = ascii ? length : arena.write(value, start);
+    arena.writeUInt32LE(bytes, this.offset);
+    this.offset = start + bytes;
   }
 
   private writeBytes(value: Uint8Array): void {
-    this.ensure(4 + value.length);
-    this.arena.writeUInt32LE(value.length, this.offset);
-    this.arena.set(value, this.offset + 4);
-    this.offset += 4 + value.length;
+    const length = value.length;
+    this.ensure(4 + length);
+    const arena = this.arena;
+    arena.writeUInt32LE(length, this.offset);
+    const start = this.offset + 4;
+    if (length <= SMALL_COPY) for (let i = 0; i < length; i++) arena[start + i] = value[i];
+    else arena.set(value, start);
+    this.offset = start + length;
   }
 
   /** Room for `bytes` more; a new arena takes the batch under way along. */

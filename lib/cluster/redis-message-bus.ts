@@ -8,10 +8,11 @@ export const BUS_CHANNEL = 'nestjs-mqtt-ws:messages';
 /** A batch goes at the end of the event-loop turn, or as soon as it holds this many bytes. */
 export const MAX_BATCH_BYTES = 256 * 1024;
 /**
- * While Redis is away, batches up to this many bytes in all are taken (their publishers go on) and
- * sent when it is back; past it, the broker waits for Redis as it does for its persistence.
+ * Batches up to this many bytes in all may be on their way to Redis, unanswered, while their
+ * publishers go on: a round trip's worth normally, what the other instances miss while Redis is
+ * away. Past it, the broker waits for Redis' answers, as it waits for its persistence.
  */
-export const OUTAGE_BUFFER_BYTES = 8 * 1024 * 1024;
+export const MAX_UNANSWERED_BYTES = 8 * 1024 * 1024;
 /** Longest wait, on close, for the commands a closing broker left under way. */
 const SETTLE_TIMEOUT = 2_000;
 
@@ -23,22 +24,25 @@ type Done = (error?: Error | null) => void;
  * channel, which every instance subscribes; an instance drops its own batches, recognised by their
  * sender id, before reading them.
  *
- * A message's `done` is called when Redis answered the `PUBLISH` of its batch: every instance
- * subscribed at that moment has the batch in its connection (Redis pub/sub delivers at most once:
- * an instance that is reconnecting misses it, as it did with one channel per topic). While Redis
- * is away, `done` is called as soon as the batch is queued, as long as the batches queued so far
- * stay within `OUTAGE_BUFFER_BYTES`: local subscribers keep receiving, and what the other instances
- * miss meanwhile is sent when Redis is back.
+ * When `done` is called (docs/cluster.md, "When emit calls back"): for a QoS 2 message, when Redis
+ * answered the `PUBLISH` of its batch, so that its PUBREC means every instance subscribed at that
+ * moment has it (Redis pub/sub delivers at most once: an instance that is reconnecting misses it).
+ * For QoS 0 and 1 (Aedes acknowledges QoS 1 before it publishes), as soon as the batch is on its way,
+ * as long as the batches unanswered by Redis stay within `MAX_UNANSWERED_BYTES`; past that, when
+ * Redis answers. So publishers do not wait a round trip per batch, and while Redis is away local
+ * subscribers keep receiving and the other instances get what was queued when it is back.
  */
 export class RedisMessageBus implements MqttMessageBus {
   private readonly senderId = newSenderId();
   private readonly writer = new MessageBatchWriter(this.senderId);
   private readonly channelName: Buffer;
-  private callbacks: Done[] = [];
+  /** Callbacks of the batch under way: those that may go once it is sent, and those that wait for Redis' answer. */
+  private onSent: Done[] = [];
+  private onAnswer: Done[] = [];
   private flushTimer: NodeJS.Immediate | undefined;
   private readonly flushNow = (): void => this.flush();
-  /** Bytes of batches taken while Redis was away and not yet answered. */
-  private outageBytes = 0;
+  /** Bytes of batches sent whose callbacks were called before Redis answered. */
+  private unanswered = 0;
   private closed = false;
 
   constructor(
@@ -60,7 +64,7 @@ export class RedisMessageBus implements MqttMessageBus {
       return;
     }
     this.writer.append(packet);
-    this.callbacks.push(done);
+    (packet.qos === 2 ? this.onAnswer : this.onSent).push(done);
     if (this.writer.size >= MAX_BATCH_BYTES) this.flush();
     else this.flushTimer ??= setImmediate(this.flushNow);
   }
@@ -97,18 +101,21 @@ export class RedisMessageBus implements MqttMessageBus {
     }
     if (this.writer.count === 0) return;
     const batch = this.writer.take();
-    const callbacks = this.callbacks;
-    this.callbacks = [];
-    const { publisher } = this.connections;
-    const away = publisher.status !== 'ready';
-    const takenNow = away && this.outageBytes + batch.length <= OUTAGE_BUFFER_BYTES;
-    if (takenNow) {
-      this.outageBytes += batch.length;
-      for (const done of callbacks) done(null);
-    }
-    publisher.publish(this.channelName, batch, (error) => {
-      if (takenNow) this.outageBytes -= batch.length;
-      else for (const done of callbacks) done(error);
+    const onSent = this.onSent;
+    let onAnswer = this.onAnswer;
+    this.onSent = [];
+    this.onAnswer = [];
+    const early = onSent.length > 0 && this.unanswered + batch.length <= MAX_UNANSWERED_BYTES;
+    if (early) this.unanswered += batch.length;
+    else if (onSent.length > 0) onAnswer = onAnswer.length > 0 ? onSent.concat(onAnswer) : onSent;
+    // Sent first, so that a callback that publishes again appends to the next batch, after this one.
+    this.connections.publisher.publish(this.channelName, batch, (error) => {
+      if (early) {
+        this.unanswered -= batch.length;
+        if (error) this.logger.error(`A batch of messages could not be sent to the other instances: ${error.message}`);
+      }
+      for (const done of onAnswer) done(error);
     });
+    if (early) for (const done of onSent) done(null);
   }
 }
