@@ -182,6 +182,7 @@ function renderScaleOut(run, out) {
     'beside one instance in memory, measured in the same rounds. Ratios are ÷ one instance in memory (for latency, lower is',
     "better). No budget: issue 6's budgets are for a single instance. The instances, Redis and the generator share this",
     `machine's ${run.machine.cores} cores: the figures show what the way through Redis costs, not the capacity that instances on more machines add.`,
+    'Fan-out (issue 16) keeps its publisher on A and spreads its 100 subscribers over the instances.',
     '',
     '| scenario | metric | one instance, in memory | one instance on Redis | × in memory | two instances on Redis, A → B | × in memory |',
     '|---|---|---:|---:|---:|---:|---:|',
