@@ -227,6 +227,31 @@ describeWithRedis('The message bus between two instances', () => {
     for (const message of subscriber.messages) expect(message.properties).toMatchObject(properties);
   });
 
+  it('keeps a cluster with another keyPrefix on the same Redis apart', async () => {
+    const other = () => MqttWsModule.forRoot({ redis: { url: redis.url, keyPrefix: 'other:' } });
+    const c = await startApp({ imports: [other()] });
+    const d = await startApp({ imports: [other()] });
+    try {
+      const onB = await connect(b.url);
+      const onC = await connect(c.url);
+      await onB.subscribe('iso/#', 1);
+      await onC.subscribe('iso/#', 1);
+      const fromA = await connect(a.url);
+      const fromD = await connect(d.url);
+      await fromA.publish('iso/a', 'a', 1);
+      await onB.waitForPayloads(1, 'iso/');
+      // Redis answers PUBLISHes in order: once D's message is on C, A's would have been there before it.
+      await fromD.publish('iso/d', 'd', 1);
+      expect(await onC.waitForPayloads(1, 'iso/')).toEqual(['d']);
+      await fromA.publish('iso/a', 'a2', 1);
+      expect(await onB.waitForPayloads(2, 'iso/')).toEqual(['a', 'a2']);
+      expect(onC.payloads('iso/')).toEqual(['d']);
+    } finally {
+      await Promise.all(clients.splice(0).map((client) => client.drop()));
+      await Promise.all([c.app.close(), d.app.close()]);
+    }
+  });
+
   it('keeps delivering between clients of one instance while Redis is away, and across instances once it is back', async () => {
     const subscriber = await connect(a.url);
     await subscriber.subscribe('outage/#', 0);
