@@ -75,7 +75,7 @@ export class RedisMessageBus implements MqttMessageBus {
       try {
         readBatch(batch, wants, deliver);
       } catch (error) {
-        this.logger.error(`Dropped a message batch from another instance: ${(error as Error).message}`);
+        this.logger.error(`Dropped a message batch from another instance (what was left of it): ${(error as Error).message}`);
       }
     });
   }

@@ -32,7 +32,7 @@ function loadAedesMqEmitter(): MqEmitterFactory {
  *
  * `emit`'s callback, which Aedes waits for before the next step of a publish (and before it reads
  * the publisher's next packets), comes once the local subscribers took the message and the bus took
- * it (lib/cluster/redis-message-bus.ts: Redis acknowledged its batch). The packet is encoded before
+ * it (lib/cluster/redis-message-bus.ts: its batch sent, or for QoS 2 answered by Redis). The packet is encoded before
  * any local subscriber sees it, so that what they do to it does not travel.
  */
 export class ClusterEmitter implements Emitter {
