@@ -101,6 +101,11 @@ export class MessageBatchWriter {
     this.start = this.offset;
     this.count = 0;
     this.headerBrokerId = undefined;
+    // An arena grown for a large message goes with its batch, rather than staying for good.
+    if (this.arena.length > ARENA_BYTES) {
+      this.arena = Buffer.allocUnsafe(ARENA_BYTES);
+      this.start = this.offset = 0;
+    }
     return batch;
   }
 
