@@ -153,7 +153,12 @@ export async function fanOut(params, { mark }) {
   const endpoint = withProtocolVersion(params.endpoint, params.protocolVersion);
   const random = createRandom(seed);
   const prefix = `fo${random.id(4)}-`;
-  const subscribers = await openClients(endpoint, n, `${prefix}s`);
+  // A cluster fan-out (`spreadSubscribers`) spreads the subscribers over every instance; the publisher stays on the first.
+  const spread = params.spreadSubscribers && params.endpoints?.length > 1 ? params.endpoints : [params.endpoint];
+  const groups = await Promise.all(
+    spread.map((at, k) => openClients(withProtocolVersion(at, params.protocolVersion), Math.floor(n / spread.length) + (k < n % spread.length ? 1 : 0), `${prefix}s${k}-`)),
+  );
+  const subscribers = groups.flat();
   for (const subscriber of subscribers) {
     subscriber.autoAck = true;
     await subscriber.subscribe('bench/fanout', qos);

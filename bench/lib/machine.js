@@ -28,7 +28,6 @@ export function describeMachine(rootDir) {
       '@nestjs/microservices': version('@nestjs/microservices'),
       mosquitto: mosquitto.error ? null : (/mosquitto version (\S+)/.exec(mosquitto.stdout)?.[1] ?? null),
       'aedes-persistence-redis': version('aedes-persistence-redis'),
-      'mqemitter-redis': version('mqemitter-redis'),
       'redis-server': redisServerVersion(),
     },
   };

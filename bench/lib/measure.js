@@ -32,6 +32,7 @@ export async function measure({ scenario, settings, target, context, seed }) {
       sample.rss = rssBytes(brokerPid);
       sample.heap = memory?.heapUsed;
     }
+    if (instance.redisCommands && (name === 'window-start' || name === 'window-end')) sample.redisCommands = await instance.redisCommands();
     if (name === 'latency-start') await instance.handlers.call('startRecording');
     if (name === 'latency-end') sample.latencies = await instance.handlers.call('stopRecording');
     marks[connections ? `${name}@${connections}` : name] = sample;
@@ -43,7 +44,7 @@ export async function measure({ scenario, settings, target, context, seed }) {
     generator = await forkChild(join(context.benchDir, 'generator', 'generator.js'), { handlers: { mark: onMark } });
     processes.push({ role: 'generator', pid: generator.info.pid });
     const deadlineMs = settings.warmupMs + settings.windowMs + (scenario.workload === 'connections' ? 180_000 : 30_000);
-    const params = { ...settings, endpoint: instance.endpoint, subscriberEndpoint: instance.subscriberEndpoint, seed, deadlineMs };
+    const params = { ...settings, endpoint: instance.endpoint, subscriberEndpoint: instance.subscriberEndpoint, endpoints: instance.endpoints, seed, deadlineMs };
     const result = await withTimeout(generator.rpc.call('run', { workload: scenario.workload, params }), deadlineMs + 5000, `${scenario.id} on ${target.id}`);
     const summary = summarize(scenario, result, marks);
     return { ...summary, probe: marks['window-end']?.probe, raw: trimRaw(result) };
@@ -94,6 +95,7 @@ function summarize(scenario, result, marks) {
   }
   const handled = messagesInWindow(scenario, result, marks);
   if (cpu && handled > 0) metrics.cpuPerMessage = serverCpuSeconds(start, end) / handled;
+  if ((scenario.workload === 'fanIn' || scenario.workload === 'fanOut') && cpu && result.rate > 0) Object.assign(metrics, perMessageCosts(scenario, result, cpu, start, end));
   return { metrics, cpu };
 }
 
@@ -119,6 +121,23 @@ function serverCpuSeconds(from, to) {
   let seconds = 0;
   for (const role of ['broker', 'broker-b', 'redis', 'app']) if (to.cpu[role] !== undefined) seconds += to.cpu[role] - from.cpu[role];
   return seconds;
+}
+
+/**
+ * Issue 16: what one message costs, per message published (fan-out: deliveries ÷ subscribers).
+ * `cpuUs:<role>` is the CPU time of that process (an instance, Redis) in µs per message;
+ * `redisCommands` the commands Redis executed over the window (its INFO commandstats) per message.
+ */
+function perMessageCosts(scenario, result, cpu, start, end) {
+  const published = scenario.workload === 'fanOut' ? result.rate / scenario.params.subscribers : result.rate;
+  const costs = {};
+  for (const role of Object.keys(cpu)) {
+    if (role.startsWith('broker') || role === 'redis') costs[`cpuUs:${role}`] = (cpu[role] * 10_000) / published;
+  }
+  if (start.redisCommands && end.redisCommands) {
+    costs.redisCommands = (end.redisCommands.total - start.redisCommands.total) / (published * result.seconds);
+  }
+  return costs;
 }
 
 /**

@@ -55,3 +55,36 @@ export async function startRedisServer({ readyTimeoutMs = 10_000 } = {}) {
   }
   return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: cleanUp };
 }
+
+/**
+ * Commands Redis has executed since it started, from its own `INFO commandstats` (the INFO commands
+ * this function sends are left out): `{ total, byCommand }`. Sampled at the edges of a measuring
+ * window, the difference ÷ the messages of the window gives Redis commands per message.
+ */
+export async function redisCommandCalls(url) {
+  const { port, hostname } = new URL(url);
+  const { createConnection } = await import('node:net');
+  const text = await new Promise((resolve, reject) => {
+    const socket = createConnection({ port: Number(port), host: hostname });
+    let reply = '';
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write('INFO commandstats\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk;
+      const header = /^\$(\d+)\r\n/.exec(reply);
+      if (header && Buffer.byteLength(reply) >= header[0].length + Number(header[1])) {
+        socket.destroy();
+        resolve(reply);
+      }
+    });
+    socket.on('error', reject);
+  });
+  const byCommand = {};
+  let total = 0;
+  for (const [, command, calls] of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (command === 'info') continue;
+    byCommand[command] = Number(calls);
+    total += Number(calls);
+  }
+  return { total, byCommand };
+}

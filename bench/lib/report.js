@@ -12,7 +12,7 @@ const COMPARE_BROKERS = [
 const COMPARE_DISPATCH = [{ id: 'microservices', label: '× microservices via Mosquitto' }];
 const COMPARE_CLUSTER = [{ id: 'library', label: '× one instance in memory' }];
 /** Every process of a target whose CPU is the server's: a broker, a second instance, Redis, an app. */
-const SERVER_ROLES = ['broker', 'broker-b', 'redis', 'app'];
+const SERVER_ROLES = ['broker', 'broker-b', 'broker-c', 'redis', 'app'];
 
 export function renderReport(run, chartFile) {
   const { machine, aggregated } = run;
@@ -190,6 +190,7 @@ function renderScaleOut(run, out) {
     'beside one instance in memory, measured in the same rounds. Ratios are ÷ one instance in memory (for latency, lower is',
     "better). No budget: issue 6's budgets are for a single instance. The instances, Redis and the generator share this",
     `machine's ${run.machine.cores} cores: the figures show what the way through Redis costs, not the capacity that instances on more machines add.`,
+    'Fan-out (issue 16) keeps its publisher on A and spreads its 100 subscribers over the instances.',
     '',
     '| scenario | metric | one instance, in memory | one instance on Redis | × in memory | two instances on Redis, A → B | × in memory |',
     '|---|---|---:|---:|---:|---:|---:|',
@@ -202,6 +203,48 @@ function renderScaleOut(run, out) {
         return [formatValue(measured, metric.unit), formatRatio(measured / single)];
       });
       out(`| ${capitalize(scenario.title.replace(/^Scale-out: /, ''))} | ${metric.label} | ${formatValue(single, metric.unit)} | ${cells.join(' | ')} |`);
+    }
+  }
+  out('');
+  renderPerMessageCosts(run, scenarios, out);
+}
+
+/**
+ * Issue 16: per message published, the CPU time of each instance and of redis-server, and the
+ * commands Redis executed (its own INFO commandstats over the window), for each cluster target.
+ */
+function renderPerMessageCosts(run, scenarios, out) {
+  const measured = scenarios.filter((s) => s.workload === 'fanIn' || s.workload === 'fanOut');
+  if (!measured.length) return;
+  const roles = [
+    ['broker', 'A'],
+    ['broker-b', 'B'],
+    ['broker-c', 'C'],
+    ['redis', 'redis-server'],
+  ];
+  const micro = (value) => (Number.isFinite(value) ? value.toFixed(value < 10 ? 2 : 1) : '—');
+  const commands = (value) => (Number.isFinite(value) && value > 0 ? `${value.toFixed(3)} (1 per ${Math.round(1 / value)} msgs)` : '—');
+  out(
+    '### Per-message costs',
+    '',
+    'Per message published (fan-out: deliveries ÷ 100 subscribers), medians over the rounds: the CPU time of each instance and',
+    "of redis-server in µs, and the commands Redis executed over the window (its own `INFO commandstats`). With two instances",
+    'the fan-in publishers are on A and the subscriber on B; with three the subscriber is on C and B has no subscriber. Fan-out',
+    'spreads its subscribers over the instances. See [docs/cluster.md](cluster.md#cost-per-message) for the model.',
+    '',
+    `| scenario | target | msgs/s | ${roles.map(([, label]) => `CPU µs/msg ${label}`).join(' | ')} | Redis commands/msg |`,
+    `|---|---|---:|${roles.map(() => '---:').join('|')}|---:|`,
+  );
+  for (const scenario of measured) {
+    for (const target of ['library', 'library-redis', 'library-redis-2', 'library-redis-3']) {
+      const entry = run.aggregated[scenario.id]?.[target];
+      if (!entry?.rounds) continue;
+      const median = (key) => entry.metrics[key]?.median;
+      const published = scenario.workload === 'fanOut' ? median('rate') / scenario.params.subscribers : median('rate');
+      const name = run.targets.find((t) => t.id === target)?.name ?? target;
+      out(
+        `| ${capitalize(scenario.title.replace(/^Scale-out: /, ''))} | ${name} | ${formatValue(published, 'rate')} | ${roles.map(([role]) => micro(median(`cpuUs:${role}`))).join(' | ')} | ${commands(median('redisCommands'))} |`,
+      );
     }
   }
   out('');

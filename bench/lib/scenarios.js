@@ -40,6 +40,23 @@ function clusterFanIn(qos) {
   };
 }
 
+/**
+ * Issue 16: fan-out across instances. The publisher on A, the 100 subscribers spread over every
+ * instance of the target (one instance: all on it), so that each instance delivers its share.
+ */
+function clusterFanOut() {
+  return {
+    ...FAN_OUT,
+    id: 'cluster-fan-out',
+    title: 'Scale-out: fan-out, QoS 0, 64 B',
+    summary: '1 publisher → 100 subscribers of its topic, QoS 0, 64 B, the subscribers spread over the instances; deliveries per second (all subscribers)',
+    group: 'cluster',
+    budget: null,
+    params: { ...FAN_OUT.params, spreadSubscribers: true },
+    full: { windowMs: 2000 },
+  };
+}
+
 /** Issue 14: a scenario again, the library with metrics off and on side by side (its own rounds). No budget of its own. */
 function withMetrics(scenario, group) {
   return { ...scenario, id: `metrics-${scenario.id}`, title: `Metrics off vs on: ${scenario.title}`, group, budget: null };
@@ -148,6 +165,7 @@ export const SCENARIOS = [
     quick: { windowMs: 800 },
     metrics: LATENCY_METRICS,
   },
+  clusterFanOut(),
   withMetrics(fanIn(0, 64), 'metrics'),
   withMetrics(fanIn(1, 64), 'metrics'),
 ];

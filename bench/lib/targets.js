@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { forkChild, stop } from './processes.js';
-import { redisServerMissing, startRedisServer } from './redis-server.js';
+import { redisCommandCalls, redisServerMissing, startRedisServer } from './redis-server.js';
 
 /**
  * What the suite measures. A target starts in its own processes and resolves to
@@ -94,8 +94,11 @@ function startLibraryOnRedis(instances) {
     return {
       endpoint: endpointOf(children[0]),
       subscriberEndpoint: endpointOf(children[children.length - 1]),
+      // Every instance, for the fan-out that spreads its subscribers over them.
+      endpoints: children.map(endpointOf),
+      redisCommands: () => redisCommandCalls(redis.url),
       processes: [
-        ...children.map(({ info }, i) => ({ role: i === 0 ? 'broker' : 'broker-b', pid: info.pid })),
+        ...children.map(({ info }, i) => ({ role: i === 0 ? 'broker' : i === 1 ? 'broker-b' : `broker-${String.fromCharCode(97 + i)}`, pid: info.pid })),
         { role: 'redis', pid: redis.pid },
       ],
       control: children[0].rpc,
@@ -191,6 +194,14 @@ export const CLUSTER_TARGETS = [
       'two instances of this library on the same private `redis-server`, publishers connected to instance A and the subscriber to instance B: every message crosses Redis pub/sub',
     unavailable: libraryBuilt,
     start: startLibraryOnRedis(2),
+  },
+  {
+    id: 'library-redis-3',
+    name: 'nestjs-mqtt-ws × 3 on Redis',
+    description:
+      'three instances on the same private `redis-server`: fan-in with the publishers on A and the subscriber on C (B has no subscriber: it only receives and skips the batches), fan-out with the subscribers spread over A, B and C',
+    unavailable: libraryBuilt,
+    start: startLibraryOnRedis(3),
   },
 ];
 

@@ -6,6 +6,7 @@ import { createRedisBackends, type MqttRedisHealth } from '../cluster/index.js';
 import type { MqttAuthPolicyHost } from '../security/mqtt-auth-policy.host.js';
 import { createMqttSecurity } from '../security/mqtt-security.js';
 import { AedesMqttBroker, prepareAedesAdapter } from './aedes/aedes-mqtt-broker.js';
+import { ClusterEmitter } from './aedes/cluster-emitter.js';
 import type { MqttBroker } from './mqtt-broker.js';
 import { operationsStages } from '../sys/operations.stages.js';
 import type { MqttStatistics } from '../metrics/mqtt-statistics.js';
@@ -29,9 +30,9 @@ export async function createMqttBroker(
     if (options[key] !== undefined) brokerOptions[key] = options[key];
   }
   // A Redis cluster's backends, or the ones given (validation allows one or the other).
-  const redis = options.redis ? await createRedisBackends(options.redis, options.concurrency, redisHealth) : undefined;
+  const redis = options.redis ? await createRedisBackends(options.redis, redisHealth) : undefined;
   brokerOptions.persistence = redis?.persistence ?? (await resolveBackend(options.persistence));
-  brokerOptions.mq = redis?.mq ?? (await resolveBackend(options.mq));
+  brokerOptions.mq = redis ? new ClusterEmitter(redis.bus, options.concurrency) : await resolveBackend(options.mq);
   const security = createMqttSecurity(options, auth);
   const broker = await AedesMqttBroker.create({
     brokerOptions,

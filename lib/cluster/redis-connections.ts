@@ -6,7 +6,7 @@ import type { MqttRedisHealth } from './redis-health.js';
 type RedisClass = new (url: string, options: RedisOptions) => Redis;
 
 /**
- * The broker's three connections to Redis (persistence, mq publisher, mq subscriber). Once started
+ * The broker's three connections to Redis (persistence, message bus publisher, message bus subscriber). Once started
  * they wait for Redis as long as it is away instead of failing commands: the broker holds the
  * acknowledgements that depend on Redis and sends them when it returns. The outage and the return
  * are logged and reported to `health` once each, not once per reconnection attempt.
@@ -30,7 +30,7 @@ export class RedisConnections {
     // ioredis waits disconnectTimeout (default 2 s) for a closed socket that never says so, holding the process.
     const options: RedisOptions = { maxRetriesPerRequest: null, connectionName: 'nestjs-mqtt-ws', disconnectTimeout: 500 };
     this.persistence = new Client(url, { ...options, keyPrefix });
-    // Pub/sub channels are not prefixed by ioredis; mqemitter-redis prefixes them itself.
+    // Pub/sub channels are not prefixed by ioredis; the message bus prefixes its channel itself.
     this.publisher = new Client(url, { ...options, enableAutoPipelining: true });
     this.subscriber = new Client(url, options);
     for (const connection of this.all) this.watch(connection);

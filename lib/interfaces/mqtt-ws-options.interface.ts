@@ -86,8 +86,9 @@ export interface MqttWsModuleOptions extends MqttSecurityOptions {
   /** Aedes message emitter (mqemitter). Default: in memory. */
   mq?: MqttBackendProvider<MqttEmitterBackend>;
   /**
-   * Runs this instance as one broker of a cluster on Redis: builds `persistence` and `mq` from
-   * aedes-persistence-redis and mqemitter-redis, which the app installs. Not combined with
+   * Runs this instance as one broker of a cluster on Redis: builds `persistence` from
+   * aedes-persistence-redis, which the app installs, and `mq` on the library's own message bus
+   * (Redis pub/sub, batched). Not combined with
    * `persistence` or `mq`. See docs/cluster.md.
    */
   redis?: MqttRedisOptions;

@@ -1,4 +1,4 @@
-// qlobber ships no type declarations; this covers the part the dispatcher uses.
+// qlobber ships no type declarations; this covers the part the dispatcher and the cluster emitter use.
 declare module 'qlobber' {
   interface QlobberOptions {
     separator?: string;
@@ -15,7 +15,14 @@ declare module 'qlobber' {
     match(topic: string): V[];
     clear(): this;
   }
-  const qlobber: { Qlobber: typeof Qlobber };
+  /** Stores only whether a filter is there: `test` says whether a topic matches any. */
+  class QlobberTrue {
+    constructor(options?: QlobberOptions);
+    add(topic: string): this;
+    remove(topic: string): this;
+    test(topic: string): boolean;
+  }
+  const qlobber: { Qlobber: typeof Qlobber; QlobberTrue: typeof QlobberTrue };
   export default qlobber;
-  export type { Qlobber };
+  export type { Qlobber, QlobberTrue };
 }

@@ -8,6 +8,7 @@ import type { MqttBroker } from '../../lib/broker/mqtt-broker.js';
 import { createServer } from 'node:net';
 import { MqttService, MqttSubscribe, MqttWsModule, Topic } from '../../lib/index.js';
 import { importOptionalPackages } from '../../lib/cluster/optional-packages.loader.js';
+import { REDIS_PACKAGES } from '../../lib/cluster/redis-backends.factory.js';
 import { startApp } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { Collector } from '../utils/deferred.js';
@@ -52,10 +53,9 @@ describe('The redis option', () => {
   });
 
   it('names the packages to install when one is missing', async () => {
-    const load = importOptionalPackages('option "redis"', [
-      { name: 'aedes-persistence-redis', range: '^11.2.1' },
-      { name: 'no-such-package-nestjs-mqtt-ws', range: '^1.0.0' },
-    ]);
+    // The real list (aedes-persistence-redis alone: the message bus needs no package of its own), and one that is missing.
+    expect(REDIS_PACKAGES.map(({ name }) => name)).toEqual(['aedes-persistence-redis']);
+    const load = importOptionalPackages('option "redis"', [...REDIS_PACKAGES, { name: 'no-such-package-nestjs-mqtt-ws', range: '^1.0.0' }]);
     await expect(load).rejects.toThrow(
       'MqttWsModule: option "redis" needs no-such-package-nestjs-mqtt-ws, optional dependencies the app installs itself: ' +
         'npm install no-such-package-nestjs-mqtt-ws@^1.0.0',

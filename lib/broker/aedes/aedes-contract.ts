@@ -101,6 +101,7 @@ const AEDES_SOURCE_FACTS: readonly (readonly [string, string, string])[] = [
   ['aedes.js', 'this.broker.persistence.subscriptionsByTopic(packet.topic)', 'the offline fan-out of a QoS 1/2 message asks subscriptionsByTopic, then outgoingEnqueueCombi (shared-sessions.persistence.ts)'],
   ['aedes.js', "that.emit('closed')", "'closed' comes before the emitter closes (shared-groups.ts says bye)"],
   ['lib/handlers/connect.js', 'const packet = new QoSPacket(data, client)', "a queued message is numbered before authorizeForward sees it (shared-subscriptions.ts: a session's queue is its own)"],
+  ['lib/client.js', 'if (that.clean || packet.retain) {', "a clean session's QoS 1 deliveries are not recorded in the persistence (clean-session-acks.persistence.ts)"],
 ];
 /** Aedes prototype methods the adapter calls. */
 const BROKER_METHODS = ['handle', 'publish', 'subscribe', 'close'] as const;
@@ -108,6 +109,8 @@ const BROKER_METHODS = ['handle', 'publish', 'subscribe', 'close'] as const;
 const PERSISTENCE_METHODS = [
   'addSubscriptions',
   'outgoingEnqueueCombi',
+  // clean-session-acks.persistence.ts
+  'outgoingClearMessageId',
   'incomingStorePacket',
   'incomingDelPacket',
   // shared-sessions.persistence.ts

@@ -26,6 +26,7 @@ import { installProtocolConformance, protocolConformanceStage } from './protocol
 import { bindStrictPacketParser, installStrictPacketParser } from './protocol/strict-packet-parser.js';
 import { DEFAULT_MAX_INFLIGHT_INBOUND, limitInboundQos2, releaseInboundQos2OnCleanClose } from './inbound-qos2.limit.js';
 import { installQos2ReleaseFix } from './qos2-release.js';
+import { skipCleanSessionAckLookups } from './clean-session-acks.persistence.js';
 import { advertiseSharedSubscriptions, serveSharedSubscriptions } from './protocol/shared-subscriptions.js';
 import mqttPacket from 'mqtt-packet';
 import { bindSlowConsumerLimit, limitBufferedBytes } from './slow-consumer.limit.js';
@@ -102,6 +103,7 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
       const maxInflightInbound = settings.brokerOptions.maxInflightInbound;
       limitInboundQos2(aedes.persistence as never, typeof maxInflightInbound === 'number' ? maxInflightInbound : DEFAULT_MAX_INFLIGHT_INBOUND);
       releaseInboundQos2OnCleanClose(aedes as never, aedes.persistence as never);
+      skipCleanSessionAckLookups(aedes.persistence as never);
     } catch (error) {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       throw error;
