@@ -4,30 +4,21 @@
  * peer, because MQTT.js acknowledges every PUBLISH at once.
  */
 import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
 import type mqttPacket from 'mqtt-packet';
 import { MAX_WAITING_DELIVERIES } from '../../lib/broker/aedes/protocol/v5-outbound-limits.js';
 import { MqttWsModule } from '../../lib/index.js';
-import { startApp } from '../utils/app.js';
+import { appForSuite } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { RawV5Client } from './raw-v5-client.js';
 
 describe('MQTT 5.0 flow control towards the client', () => {
-  let app: INestApplication;
-  let url: string;
-
-  beforeAll(async () => {
-    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] }));
-  });
-  afterAll(async () => {
-    await app.close();
-  });
+  const suite = appForSuite({ imports: [MqttWsModule.forRoot({})] });
 
   it('[MQTT-3.3.4-9] sends no third QoS 1 PUBLISH while two are unacknowledged with Receive Maximum 2, and sends it on PUBACK', async () => {
-    const raw = await RawV5Client.connect(url, { clientId: 'rm-raw', properties: { receiveMaximum: 2 } });
+    const raw = await RawV5Client.connect(suite.url, { clientId: 'rm-raw', properties: { receiveMaximum: 2 } });
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'rm/t', qos: 1 }, { topic: 'rm/marker', qos: 0 }] });
     await raw.until((packets) => packets.some((packet) => packet.cmd === 'suback'));
-    const publisher = await TestClient.connect(url, { protocolVersion: 5, clientId: 'rm-pub' });
+    const publisher = await TestClient.connect(suite.url, { protocolVersion: 5, clientId: 'rm-pub' });
     try {
       for (const payload of ['1', '2', '3']) await publisher.publish('rm/t', payload, { qos: 1 });
       await publisher.publish('rm/marker', 'm', { qos: 0 });
@@ -43,8 +34,8 @@ describe('MQTT 5.0 flow control towards the client', () => {
   });
 
   it('[MQTT-3.1.2-25] does not send a PUBLISH larger than the client\'s Maximum Packet Size, and sends the next one that fits', async () => {
-    const small = await TestClient.connect(url, { protocolVersion: 5, clientId: 'mps-small', properties: { maximumPacketSize: 64 } });
-    const publisher = await TestClient.connect(url, { protocolVersion: 5, clientId: 'mps-pub' });
+    const small = await TestClient.connect(suite.url, { protocolVersion: 5, clientId: 'mps-small', properties: { maximumPacketSize: 64 } });
+    const publisher = await TestClient.connect(suite.url, { protocolVersion: 5, clientId: 'mps-pub' });
     try {
       await small.subscribe('mps/t', 1);
       await publisher.publish('mps/t', 'x'.repeat(70), { qos: 1 });
@@ -58,10 +49,10 @@ describe('MQTT 5.0 flow control towards the client', () => {
   });
 
   it(`disconnects with 0x97 (quota exceeded) a client with more than ${MAX_WAITING_DELIVERIES} deliveries waiting for its Receive Maximum`, async () => {
-    const raw = await RawV5Client.connect(url, { clientId: 'rm-quota', properties: { receiveMaximum: 1 } });
+    const raw = await RawV5Client.connect(suite.url, { clientId: 'rm-quota', properties: { receiveMaximum: 1 } });
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'quota/t', qos: 1 }] });
     await raw.until((packets) => packets.some((packet) => packet.cmd === 'suback'));
-    const publisher = await TestClient.connect(url, { protocolVersion: 5, clientId: 'rm-quota-pub' });
+    const publisher = await TestClient.connect(suite.url, { protocolVersion: 5, clientId: 'rm-quota-pub' });
     try {
       for (let i = 0; i < MAX_WAITING_DELIVERIES + 2; i++) void publisher.publish('quota/t', `${i}`, { qos: 1 });
       await raw.until((packets) => packets.some((packet) => packet.cmd === 'disconnect'));
@@ -75,9 +66,9 @@ describe('MQTT 5.0 flow control towards the client', () => {
   });
 
   it('[MQTT-4.3.3] frees the Receive Maximum slot of a QoS 2 delivery the client ends with a failed PUBREC (0x80), sending no PUBREL for it', async () => {
-    const raw = await RawV5Client.connect(url, { clientId: 'rm-pubrec', properties: { receiveMaximum: 1 } });
+    const raw = await RawV5Client.connect(suite.url, { clientId: 'rm-pubrec', properties: { receiveMaximum: 1 } });
     await raw.subscribe([{ topic: 'rm-pubrec/t', qos: 2 }]);
-    const publisher = await TestClient.connect(url, { protocolVersion: 5, clientId: 'rm-pubrec-pub' });
+    const publisher = await TestClient.connect(suite.url, { protocolVersion: 5, clientId: 'rm-pubrec-pub' });
     try {
       for (const payload of ['1', '2', '3']) await publisher.publish('rm-pubrec/t', payload, { qos: 2 });
       const [first] = await raw.nextPublishes(1);
@@ -99,7 +90,7 @@ describe('MQTT 5.0 flow control towards the client', () => {
   });
 
   it('answers the QoS 2 flow and UNSUBSCRIBE of a v5 client with reason codes (PUBREC, PUBCOMP, PUBREL 0x00; UNSUBACK 0x00 and 0x11)', async () => {
-    const raw = await RawV5Client.connect(url, { clientId: 'codes-raw' });
+    const raw = await RawV5Client.connect(suite.url, { clientId: 'codes-raw' });
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'codes/t', qos: 2 }] });
     await raw.until((packets) => packets.some((packet) => packet.cmd === 'suback'));
     raw.send({ cmd: 'publish', topic: 'codes/t', payload: Buffer.from('x'), qos: 2, messageId: 7, retain: false, dup: false });
@@ -125,19 +116,11 @@ describe('MQTT 5.0 flow control towards the client', () => {
 });
 
 describe('MQTT 5.0 packets written to the client (lib/broker/aedes/protocol/packet-writer.ts)', () => {
-  let app: INestApplication;
-  let url: string;
-
-  beforeAll(async () => {
-    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] }));
-  });
-  afterAll(async () => {
-    await app.close();
-  });
+  const suite = appForSuite({ imports: [MqttWsModule.forRoot({})] });
 
   it('writes a PUBLISH without properties of every shape (QoS 0/1/2, retained, UTF-8 topic, payloads across the 1-, 2- and 3-byte remaining lengths) that a v5 parser reads back unchanged', async () => {
-    const raw = await RawV5Client.connect(url, { clientId: 'writer-raw' });
-    const publisher = await TestClient.connect(url, { protocolVersion: 5, clientId: 'writer-pub' });
+    const raw = await RawV5Client.connect(suite.url, { clientId: 'writer-raw' });
+    const publisher = await TestClient.connect(suite.url, { protocolVersion: 5, clientId: 'writer-pub' });
     try {
       await raw.subscribe([{ topic: 'writer/#', qos: 2 }]);
       const cases = [
@@ -158,7 +141,7 @@ describe('MQTT 5.0 packets written to the client (lib/broker/aedes/protocol/pack
       expect(packets.every((packet, i) => Buffer.from(packet.payload).equals(Buffer.alloc(cases[i].size, cases[i].size % 251)))).toBe(true);
       expect(packets.map((packet) => packet.properties)).toEqual(cases.map(() => undefined));
       await raw.until((all) => all.some((packet) => packet.cmd === 'pubrel'));
-      const late = await RawV5Client.connect(url, { clientId: 'writer-late' });
+      const late = await RawV5Client.connect(suite.url, { clientId: 'writer-late' });
       await late.subscribe([{ topic: 'writer/c', qos: 1 }]);
       const [retained] = await late.nextPublishes(1);
       late.close();

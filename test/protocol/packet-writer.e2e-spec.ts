@@ -4,29 +4,20 @@
  * an independent parser, every shape must come out as it went in [MQTT-3.3].
  */
 import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
 import type mqttPacket from 'mqtt-packet';
 import { MqttWsModule } from '../../lib/index.js';
-import { startApp } from '../utils/app.js';
+import { appForSuite } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { ProtocolClient } from './protocol-client.js';
 
 const payloadOf = (size: number) => Buffer.alloc(size, size % 251);
 
 describe('PUBLISH packets written to MQTT 3.1.1 clients', () => {
-  let app: INestApplication;
-  let url: string;
-
-  beforeAll(async () => {
-    ({ app, url } = await startApp({ imports: [MqttWsModule.forRoot({})] }));
-  });
-  afterAll(async () => {
-    await app.close();
-  });
+  const suite = appForSuite({ imports: [MqttWsModule.forRoot({})] });
 
   it('writes every shape (QoS 0/1/2, retained, UTF-8 topics, 1- to 3-byte remaining lengths, payloads copied or beside) so that a parser reads it back unchanged', async () => {
-    const { client: raw } = await ProtocolClient.connect(url, { clientId: 'writer-v4-raw' });
-    const publisher = await TestClient.connect(url, { clientId: 'writer-v4-pub' });
+    const { client: raw } = await ProtocolClient.connect(suite.url, { clientId: 'writer-v4-raw' });
+    const publisher = await TestClient.connect(suite.url, { clientId: 'writer-v4-pub' });
     try {
       expect(await raw.request({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'writer4/#', qos: 2 }] })).toMatchObject({ cmd: 'suback', granted: [2] });
       const cases = [
@@ -50,8 +41,8 @@ describe('PUBLISH packets written to MQTT 3.1.1 clients', () => {
   });
 
   it('writes a retained message with its RETAIN flag, and a QoS 1 redelivery to a resumed session with DUP', async () => {
-    const publisher = await TestClient.connect(url, { clientId: 'writer-v4-pub-2' });
-    const { client: first } = await ProtocolClient.connect(url, { clientId: 'writer-v4-session', clean: false });
+    const publisher = await TestClient.connect(suite.url, { clientId: 'writer-v4-pub-2' });
+    const { client: first } = await ProtocolClient.connect(suite.url, { clientId: 'writer-v4-session', clean: false });
     try {
       await publisher.publish('writer4/retained', payloadOf(3000), { qos: 1, retain: true });
       first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'writer4/retained', qos: 1 }] });
@@ -64,7 +55,7 @@ describe('PUBLISH packets written to MQTT 3.1.1 clients', () => {
       const [live] = (await first.nextPackets(1)) as mqttPacket.IPublishPacket[];
       expect({ retain: live.retain, dup: live.dup, size: live.payload.length }).toEqual({ retain: false, dup: false, size: 300 });
       await first.drop();
-      const { client: second } = await ProtocolClient.connect(url, { clientId: 'writer-v4-session', clean: false });
+      const { client: second } = await ProtocolClient.connect(suite.url, { clientId: 'writer-v4-session', clean: false });
       const [again] = (await second.nextPackets(1)) as mqttPacket.IPublishPacket[];
       expect({ topic: again.topic, dup: again.dup, qos: again.qos, messageId: again.messageId, size: again.payload.length }).toEqual({
         topic: 'writer4/retained',

@@ -17,3 +17,15 @@ export async function startApp(
 }
 
 export type ModuleImport = Type | DynamicModule;
+
+/** One app for the whole suite: started before its first test, closed after its last; read `app`/`url` in the tests. */
+export function appForSuite(metadata: ModuleMetadata): { readonly app: INestApplication; readonly url: string } {
+  const suite = {} as { app: INestApplication; url: string };
+  beforeAll(async () => {
+    Object.assign(suite, await startApp(metadata));
+  });
+  afterAll(async () => {
+    await suite.app?.close();
+  });
+  return suite;
+}
