@@ -13,10 +13,15 @@ from paho.mqtt.properties import Properties
 
 scenario, host, port, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 events = {}
+# Paho runs each client's callbacks on a thread of its own: one line is written whole, or two interleave.
+report_lock = threading.Lock()
 
 
 def report(**fields):
-    print(json.dumps(fields), flush=True)
+    line = json.dumps(fields) + '\n'
+    with report_lock:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def event(name):
