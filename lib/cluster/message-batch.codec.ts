@@ -390,16 +390,8 @@ function readRecord(reader: Reader, flags: number, topic: string, headerBrokerId
   if (flags & CLIENT_ID) packet.clientId = reader.string();
   if (flags & PAYLOAD_BUFFER) packet.payload = reader.bytes();
   else if (flags & PAYLOAD_STRING) packet.payload = reader.string();
-  if (flags & EXTRAS) {
-    for (let count = reader.u32(); count > 0; count--) {
-      const key = reader.string();
-      const value = reader.value();
-      // A topic that was not a string travelled as an extra: it replaces the placeholder.
-      // '__proto__' as a field name is kept a field, never the object's prototype.
-      if (key === '__proto__') Object.defineProperty(packet, key, { value, enumerable: true, writable: true, configurable: true });
-      else packet[key] = value;
-    }
-  }
+  // A topic that was not a string travelled as an extra: it replaces the placeholder.
+  if (flags & EXTRAS) reader.fieldsInto(packet);
   return packet;
 }
 
@@ -445,6 +437,16 @@ class Reader {
     return value;
   }
 
+  /** A count, then that many name/value pairs, set on `target`. A field named '__proto__' stays a field, never the object's prototype. */
+  fieldsInto(target: Record<string, unknown>): void {
+    for (let count = this.u32(); count > 0; count--) {
+      const key = this.string();
+      const value = this.value();
+      if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+      else target[key] = value;
+    }
+  }
+
   value(): unknown {
     const tag = this.buffer[this.offset++];
     switch (tag) {
@@ -474,12 +476,7 @@ class Reader {
       }
       case T_OBJECT: {
         const object: Record<string, unknown> = {};
-        for (let count = this.u32(); count > 0; count--) {
-          const key = this.string();
-          const value = this.value();
-          if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
-          else object[key] = value;
-        }
+        this.fieldsInto(object);
         return object;
       }
       default:

@@ -223,7 +223,7 @@ export const PROTECTIONS = [
   { name: 'shared subscriptions: an instance taken for gone that speaks again gets the groups back in step', edits: [{ file: 'lib/broker/aedes/shared/shared-groups.ts', search: "operation[0] !== 'bye') this.greet();", replace: "operation[0] !== 'bye' && Number.isNaN(0)) this.greet();" }], spec: 'test/mqtt5/shared-cluster.e2e-spec.ts', test: 'stalled instance' },
   // The cluster's message bus (lib/cluster/message-batch.codec.ts): what another instance sends is read defensively.
   { name: 'cluster bus: a batch of another format is refused', edits: [{ file: 'lib/cluster/message-batch.codec.ts', search: 'if (batch.length < HEADER_FIXED || batch[0] !== BATCH_VERSION) {', replace: 'if (batch.length < HEADER_FIXED && Number.isNaN(0)) {' }], spec: 'test/cluster/message-bus.e2e-spec.ts', test: 'refuses a batch of another format' },
-  { name: "cluster bus: a field named '__proto__' stays a field", edits: [{ file: 'lib/cluster/message-batch.codec.ts', search: "if (key === '__proto__') Object.defineProperty(packet, key,", replace: "if (Number.isNaN(0)) Object.defineProperty(packet, key," }], spec: 'test/cluster/message-bus.e2e-spec.ts', test: 'carries MQTT 5 properties' },
+  { name: "cluster bus: a field named '__proto__' stays a field", edits: [{ file: 'lib/cluster/message-batch.codec.ts', search: "if (key === '__proto__') Object.defineProperty(target, key,", replace: "if (Number.isNaN(0)) Object.defineProperty(target, key," }], spec: 'test/cluster/message-bus.e2e-spec.ts', test: 'carries MQTT 5 properties' },
 ];
 
 function run(cwd, command, args) {

@@ -27,8 +27,7 @@ import { bindStrictPacketParser, installStrictPacketParser } from './protocol/st
 import { DEFAULT_MAX_INFLIGHT_INBOUND, limitInboundQos2, releaseInboundQos2OnCleanClose } from './inbound-qos2.limit.js';
 import { installQos2ReleaseFix } from './qos2-release.js';
 import { skipCleanSessionAckLookups } from './clean-session-acks.persistence.js';
-import { advertiseSharedSubscriptions, serveSharedSubscriptions } from './protocol/shared-subscriptions.js';
-import mqttPacket from 'mqtt-packet';
+import { serveSharedSubscriptions } from './protocol/shared-subscriptions.js';
 import { bindSlowConsumerLimit, limitBufferedBytes } from './slow-consumer.limit.js';
 
 /** What the adapter needs besides the hook stages: Aedes' own options and the limits it enforces on bytes. */
@@ -117,7 +116,6 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     aedes._clearWillInterval?.unref();
     const broker = new AedesMqttBroker(aedes, settings);
     // Shared subscriptions, on one instance or a cluster (protocol/shared-subscriptions.ts).
-    advertiseSharedSubscriptions(mqttPacket as never);
     broker.installHooks();
     installProtocolConformance(aedes);
     broker.forwardEvents();

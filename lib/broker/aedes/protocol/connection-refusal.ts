@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Client } from 'aedes';
+import { variableByteIntegerLength, writeVariableByteInteger } from './variable-byte-integer.js';
 
 /** CONNACK return codes of MQTT 3.1.1 (table 3.1) that a refusal sends. */
 export const enum ConnackReturnCode {
@@ -72,28 +73,18 @@ export function refuseConnection(client: Client, code: number, reasonString?: st
 function encodeV5Connack(reasonCode: number, reasonString?: string): Buffer {
   const text = reasonString === undefined ? undefined : Buffer.from(reasonString, 'utf8').subarray(0, 1000);
   const propertiesLength = text === undefined ? 0 : 3 + text.length;
-  const remaining = 2 + 1 + propertiesLength + (propertiesLength >= 128 ? 1 : 0);
-  const bytes = Buffer.alloc(1 + (remaining >= 128 ? 2 : 1) + remaining);
+  const remaining = 2 + variableByteIntegerLength(propertiesLength) + propertiesLength;
+  const bytes = Buffer.alloc(1 + variableByteIntegerLength(remaining) + remaining);
   let offset = 0;
   bytes[offset++] = 0x20;
-  offset = writeVarInt(bytes, offset, remaining);
+  offset = writeVariableByteInteger(bytes, offset, remaining);
   bytes[offset++] = 0x00;
   bytes[offset++] = reasonCode;
-  offset = writeVarInt(bytes, offset, propertiesLength);
+  offset = writeVariableByteInteger(bytes, offset, propertiesLength);
   if (text !== undefined) {
     bytes[offset++] = 0x1f;
     bytes.writeUInt16BE(text.length, offset);
     text.copy(bytes, offset + 2);
   }
   return bytes;
-}
-
-function writeVarInt(bytes: Buffer, offset: number, value: number): number {
-  do {
-    let digit = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) digit |= 0x80;
-    bytes[offset++] = digit;
-  } while (value > 0);
-  return offset;
 }

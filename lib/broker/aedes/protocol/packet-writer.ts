@@ -1,3 +1,5 @@
+import { advertiseSharedSubscriptions } from './shared-subscriptions.js';
+import { variableByteIntegerLength, writeVariableByteInteger } from './variable-byte-integer.js';
 import { aliasOnly, chooseTopicAlias, topicAliasesOf, type AliasedPacket } from './v5-topic-aliases.js';
 
 type WriteToStream = (packet: never, stream: never, options?: never) => boolean;
@@ -11,6 +13,7 @@ type WriteToStream = (packet: never, stream: never, options?: never) => boolean;
  * - a PUBLISH to an MQTT 5 client that opted in to topic aliases gets its alias (v5-topic-aliases.ts);
  *   one with properties and an alias goes to mqtt-packet with its topic and properties swapped for
  *   the write and restored right after;
+ * - an MQTT 5 CONNACK says Shared Subscription Available 1 where Aedes says 0 (shared-subscriptions.ts);
  * - a PUBACK/PUBREC/PUBREL/PUBCOMP with reason code 0 (or none) and no properties is the 3.1.1
  *   packet, byte for byte [MQTT-3.4.2-1]: mqtt-packet's v5 path would add the reason code and an
  *   empty property list (two more writes, two buffers) to each.
@@ -67,6 +70,9 @@ export function installPacketWriter(mqttPacket: { writeToStream: WriteToStream }
         if (alias !== 0) return writeWithAlias(written as AliasedPacket, alias, stream, options as never, writeToStream);
         break;
       }
+      case 'connack':
+        advertiseSharedSubscriptions(written as never, stream as object);
+        break;
       case 'puback':
       case 'pubrec':
       case 'pubrel':
@@ -100,19 +106,11 @@ function writeBarePublish(packet: WrittenPacket & { topic: string; payload: Buff
   const propertyBytes = alias === 0 ? 0 : TOPIC_ALIAS_PROPERTY_BYTES;
   const variableHeader = 2 + topicBytes + (qos > 0 ? 2 : 0) + (v5 ? 1 + propertyBytes : 0);
   const remaining = variableHeader + payload.length;
-  const lengthBytes = remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4;
-  const headerBytes = 1 + lengthBytes + variableHeader;
+  const headerBytes = 1 + variableByteIntegerLength(remaining) + variableHeader;
   const copied = payload.length <= COPIED_PAYLOAD_BYTES;
   const buffer = Buffer.allocUnsafe(copied ? headerBytes + payload.length : headerBytes);
   buffer[0] = PUBLISH_HEADER | (packet.dup && qos > 0 ? 0x08 : 0) | (qos << 1) | (packet.retain ? 0x01 : 0);
-  let offset = 1;
-  let length = remaining;
-  do {
-    let byte = length % 0x80;
-    length = Math.floor(length / 0x80);
-    if (length > 0) byte |= 0x80;
-    buffer[offset++] = byte;
-  } while (length > 0);
+  let offset = writeVariableByteInteger(buffer, 1, remaining);
   buffer.writeUInt16BE(topicBytes, offset);
   offset += 2;
   offset += buffer.write(topic, offset, 'utf8');

@@ -224,20 +224,10 @@ export function forwardToSharedMember<T>(client: Client, packet: T): T | null {
 }
 
 /**
- * The CONNACK Aedes writes says Shared Subscription Available 0 to everyone. For this broker's
- * connections that serve them it says 1: mqtt-packet's `writeToStream`, which Aedes calls for every
- * packet, is wrapped once per process (one string comparison per packet).
+ * The CONNACK Aedes writes says Shared Subscription Available 0 to everyone; for this broker's
+ * connections, which serve them, it says 1. Called by the packet writer (packet-writer.ts) for each
+ * MQTT 5 CONNACK it writes.
  */
-export function advertiseSharedSubscriptions(mqttPacket: { writeToStream: (packet: never, stream: never, options?: never) => boolean }): void {
-  const marked = mqttPacket as typeof mqttPacket & { [SHARED]?: true };
-  if (marked[SHARED]) return;
-  marked[SHARED] = true;
-  const writeToStream = mqttPacket.writeToStream;
-  mqttPacket.writeToStream = function (packet, stream, options) {
-    const connack = packet as unknown as { cmd: string; properties?: { sharedSubscriptionAvailable?: boolean } };
-    if (connack.cmd === 'connack' && connack.properties?.sharedSubscriptionAvailable === false && SERVING.has(stream as object)) {
-      connack.properties.sharedSubscriptionAvailable = true;
-    }
-    return writeToStream(packet, stream, options);
-  };
+export function advertiseSharedSubscriptions(connack: { properties?: { sharedSubscriptionAvailable?: boolean } }, stream: object): void {
+  if (connack.properties?.sharedSubscriptionAvailable === false && SERVING.has(stream)) connack.properties.sharedSubscriptionAvailable = true;
 }

@@ -1,4 +1,5 @@
 import type { Client, Subscription } from 'aedes';
+import { variableByteIntegerLength, writeVariableByteInteger } from './variable-byte-integer.js';
 
 /** The SUBACK return code of a refused subscription [MQTT-3.9.3]. */
 const REFUSED = 0x80;
@@ -95,17 +96,9 @@ function grantedOnly(subscriptions: Subscription[]): Subscription[] {
 /** A SUBACK; MQTT 5's has a property length (0: none) after the packet identifier, and the same codes (0x80: unspecified error). */
 function encodeSuback(messageId: number, codes: readonly number[], v5: boolean): Buffer {
   const remaining = 2 + (v5 ? 1 : 0) + codes.length;
-  let lengthBytes = 1;
-  for (let rest = remaining; rest >= 128; rest = Math.floor(rest / 128)) lengthBytes++;
-  const bytes = Buffer.allocUnsafe(1 + lengthBytes + remaining);
+  const bytes = Buffer.allocUnsafe(1 + variableByteIntegerLength(remaining) + remaining);
   bytes[0] = 0x90;
-  let offset = 1;
-  let rest = remaining;
-  do {
-    const digit = rest % 128;
-    rest = Math.floor(rest / 128);
-    bytes[offset++] = rest > 0 ? digit | 0x80 : digit;
-  } while (rest > 0);
+  let offset = writeVariableByteInteger(bytes, 1, remaining);
   bytes.writeUInt16BE(messageId, offset);
   offset += 2;
   if (v5) bytes[offset++] = 0;
