@@ -80,6 +80,7 @@ for (const scenario of scenarios) {
   const candidates = TARGET_GROUPS[scenario.group];
   const targets = candidates.filter((target) => {
     if (options.targets && !options.targets.includes(target.id)) return false;
+    if (target.workloads && !target.workloads.includes(scenario.workload)) return false;
     const reason = target.unavailable?.(context);
     if (reason) skipped.set(target.id, `${target.name}: skipped, ${reason}`);
     return !reason;

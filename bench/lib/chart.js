@@ -16,6 +16,7 @@ const COLORS = {
   'aedes-httptoolkit': '#cbd5e0',
   'aedes-tcp': '#2b6cb0',
   mosquitto: '#38a169',
+  'node-floor': '#d69e2e',
   'library-handler': '#e0234e',
   microservices: '#805ad5',
   'library-redis': '#dd6b20',

@@ -148,6 +148,13 @@ export const BROKER_TARGETS = [
     start: nodeTarget('aedes-tcp.js'),
   },
   {
+    id: 'node-floor',
+    name: 'Node floor (bare relay, TCP)',
+    description: 'no broker: a bare MQTT relay on plain TCP (bench/targets/node-floor.js), the floor of any broker written for Node; latency scenarios only',
+    workloads: ['latency'],
+    start: nodeTarget('node-floor.js'),
+  },
+  {
     id: 'mosquitto',
     name: 'Mosquitto (WebSocket)',
     description: 'Mosquitto\'s WebSocket listener (libwebsockets)',
