@@ -102,6 +102,10 @@ const AEDES_SOURCE_FACTS: readonly (readonly [string, string, string])[] = [
   ['aedes.js', "that.emit('closed')", "'closed' comes before the emitter closes (shared-groups.ts says bye)"],
   ['lib/handlers/connect.js', 'const packet = new QoSPacket(data, client)', "a queued message is numbered before authorizeForward sees it (shared-subscriptions.ts: a session's queue is its own)"],
   ['lib/client.js', 'if (that.clean || packet.retain) {', "a clean session's QoS 1 deliveries are not recorded in the persistence (clean-session-acks.persistence.ts)"],
+  // puback-after-routing.ts holds a QoS 1 PUBACK until `published` lets it go: Aedes must route every message it acknowledged with 0.
+  ['lib/handlers/publish.js', 'write(client, new PubAck(packet), function (err) {', 'the reason-code-0 PUBACK of a QoS 1 PUBLISH is written before routing (puback-after-routing.ts holds it)'],
+  ['lib/handlers/publish.js', 'client.broker.publish(packet, client, done)', 'the acknowledged QoS 1 message is routed with its client (puback-after-routing.ts)'],
+  ['aedes.js', 'this.broker.published(this.packet, this.client, done)', "routing ends in `published` with the client's own packet, packet identifier included (puback-after-routing.ts releases the PUBACK there)"],
 ];
 /** Aedes prototype methods the adapter calls. */
 const BROKER_METHODS = ['handle', 'publish', 'subscribe', 'close'] as const;

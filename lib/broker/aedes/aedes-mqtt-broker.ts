@@ -27,6 +27,7 @@ import { bindStrictPacketParser, installStrictPacketParser } from './protocol/st
 import { DEFAULT_MAX_INFLIGHT_INBOUND, limitInboundQos2, releaseInboundQos2OnCleanClose } from './inbound-qos2.limit.js';
 import { installQos2ReleaseFix } from './qos2-release.js';
 import { skipCleanSessionAckLookups } from './clean-session-acks.persistence.js';
+import { holdPubacksOn, releasePuback } from './protocol/puback-after-routing.js';
 import { serveSharedSubscriptions } from './protocol/shared-subscriptions.js';
 import { bindSlowConsumerLimit, limitBufferedBytes } from './slow-consumer.limit.js';
 
@@ -149,6 +150,7 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
       const described = 'transport' in request ? ({ socket: request.socket, headers: {} } as MqttUpgradeRequest) : request;
       (request as MqttUpgradeRequest & { connDetails?: unknown }).connDetails = this.proxies.connectionDetails(described);
     }
+    holdPubacksOn(stream);
     const client = this.aedes.handle(stream, request as IncomingMessage);
     // The same for the maps keyed by topic filter and broker id (GHSA-52qw-whmv-87c5), still empty here.
     const keyed = client as unknown as { subscriptions: object; duplicates: object };
@@ -261,7 +263,10 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     aedes.authorizeSubscribe = (client, subscription, callback) =>
       chain.authorizeSubscribe(describeAedesClient(client), subscription as never, callback as never);
     aedes.authorizeForward = (client, packet) => chain.authorizeForward(describeAedesClient(client), packet as MqttPublishPacket) as never;
-    aedes.published = (packet, client, done) => chain.published(packet as MqttPublishPacket, describeAedesClientOrNull(client), done as MqttDone);
+    aedes.published = (packet, client, done) => {
+      if (client && packet.qos === 1 && packet.messageId !== undefined) releasePuback(client.conn, packet.messageId);
+      chain.published(packet as MqttPublishPacket, describeAedesClientOrNull(client), done as MqttDone);
+    };
   }
 
   /** Aedes' client events, with the client's description. Listeners added after the protocol's own, so they see the granted QoS. */

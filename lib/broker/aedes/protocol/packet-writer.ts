@@ -1,3 +1,4 @@
+import { holdPuback } from './puback-after-routing.js';
 import { advertiseSharedSubscriptions } from './shared-subscriptions.js';
 import { variableByteIntegerLength, writeVariableByteInteger } from './variable-byte-integer.js';
 import { aliasOnly, chooseTopicAlias, topicAliasesOf, type AliasedPacket } from './v5-topic-aliases.js';
@@ -57,6 +58,15 @@ export function installPacketWriter(mqttPacket: { writeToStream: WriteToStream }
   const writeToStream = mqttPacket.writeToStream;
   mqttPacket.writeToStream = function (packet, stream, options) {
     const written = packet as WrittenPacket;
+    if (
+      written.cmd === 'puback' &&
+      !written.reasonCode &&
+      written.properties === undefined &&
+      typeof written.messageId === 'number' &&
+      holdPuback(stream as object, written.messageId, () => writeToStream(packet, stream, V4 as never))
+    ) {
+      return true;
+    }
     if ((options as { protocolVersion?: number } | undefined)?.protocolVersion !== 5) {
       // 3.1.1 has no empty topic (aliases are MQTT 5): mqtt-packet refuses it, and keeps doing so.
       if (written.cmd === 'publish' && isBarePublish(written) && written.topic !== '') return writeBarePublish(written, stream as Stream, NO_ALIAS, false);

@@ -1,0 +1,64 @@
+/**
+ * A QoS 1 PUBACK leaves once its message is routed (lib/broker/aedes/protocol/puback-after-routing.ts):
+ * on one connection that is subscribed to what it publishes, the delivery comes before the
+ * acknowledgement; and PUBACKs keep the order of their PUBLISHes [MQTT-4.6.0-2] even when the
+ * messages finish routing out of order (a retained one waits for the retained store).
+ */
+import 'reflect-metadata';
+import type mqttPacket from 'mqtt-packet';
+import mqtt from 'mqtt-packet';
+import { MqttWsModule } from '../../lib/index.js';
+import { appForSuite } from '../utils/app.js';
+import { TestClient } from '../utils/mqtt-client.js';
+import { ProtocolClient } from './protocol-client.js';
+
+describe('QoS 1 acknowledgements follow routing', () => {
+  const suite = appForSuite({ imports: [MqttWsModule.forRoot({})] });
+
+  it('delivers a message to its subscribers before it acknowledges it to the publisher', async () => {
+    const { client } = await ProtocolClient.connect(suite.url, { clientId: 'puback-self' });
+    try {
+      expect(await client.request({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'puback/self', qos: 1 }] })).toMatchObject({ cmd: 'suback', granted: [1] });
+      client.send({ cmd: 'publish', topic: 'puback/self', payload: Buffer.from('one'), qos: 1, messageId: 7, retain: false, dup: false });
+      const [first, second] = await client.nextPackets(2);
+      expect(first).toMatchObject({ cmd: 'publish', topic: 'puback/self', qos: 1 });
+      expect(second).toMatchObject({ cmd: 'puback', messageId: 7 });
+    } finally {
+      await client.drop();
+    }
+  });
+
+  it('sends the PUBACKs of many PUBLISHes in one frame in the order the PUBLISHes came, retained ones among them [MQTT-4.6.0-2]', async () => {
+    const { client } = await ProtocolClient.connect(suite.url, { clientId: 'puback-order' });
+    const subscriber = await TestClient.connect(suite.url, { clientId: 'puback-order-sub' });
+    try {
+      await subscriber.subscribe('puback/order/#', 1);
+      const ids = Array.from({ length: 40 }, (_, i) => ((i * 7919) % 60000) + 1);
+      const frame = Buffer.concat(
+        ids.map((messageId, i) =>
+          mqtt.generate({ cmd: 'publish', topic: `puback/order/${i % 4}`, payload: Buffer.from(String(i)), qos: 1, messageId, retain: i % 3 === 0, dup: false }),
+        ),
+      );
+      client.sendBytes(frame);
+      const acks = (await client.nextPackets(ids.length)) as mqttPacket.IPubackPacket[];
+      expect(acks.map((ack) => `${ack.cmd} ${ack.messageId}`)).toEqual(ids.map((id) => `puback ${id}`));
+      const delivered = await subscriber.waitFor(ids.length);
+      expect(delivered.map((message) => message.payload.toString()).sort((a, b) => Number(a) - Number(b))).toEqual(ids.map((_, i) => String(i)));
+    } finally {
+      await client.drop();
+      await subscriber.end();
+    }
+  });
+
+  it('acknowledges a QoS 1 message nobody is subscribed to', async () => {
+    const { client } = await ProtocolClient.connect(suite.url, { clientId: 'puback-nobody' });
+    try {
+      expect(await client.request({ cmd: 'publish', topic: 'puback/nobody', payload: Buffer.from('x'), qos: 1, messageId: 3, retain: false, dup: false })).toMatchObject({
+        cmd: 'puback',
+        messageId: 3,
+      });
+    } finally {
+      await client.drop();
+    }
+  });
+});
