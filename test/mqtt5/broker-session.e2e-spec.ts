@@ -125,9 +125,11 @@ describe('MQTT 5.0 sessions (MQTT.js, protocol level 5)', () => {
     const client = mqtt.connect(url, { ...V5, reconnectPeriod: 0, clientId: 'expiry', clean: false, properties: { sessionExpiryInterval: 60 } });
     const one = new Promise<void>((resolve) => client.on('message', (_topic, _payload, packet) => (received.push(packet), resolve())));
     await one;
-    // Sent after 'long': had 'short' been delivered, it would have come first.
+    // Sent after 'long': had 'short' been delivered, it would have come first. The delivery may come
+    // before the PUBACK (the server acknowledges once the message is routed), so listen first.
+    const marker = new Promise<void>((resolve) => client.on('message', (_topic, payload) => payload.toString() === 'marker' && resolve()));
     await client.publishAsync('expiry/t', 'marker', { qos: 1 });
-    await new Promise<void>((resolve) => client.on('message', (_topic, payload) => payload.toString() === 'marker' && resolve()));
+    await marker;
     try {
       expect(received.map((packet) => packet.payload.toString())).toEqual(['long', 'marker']);
       expect(received[0].properties?.messageExpiryInterval).toBeGreaterThanOrEqual(97);

@@ -113,8 +113,10 @@ describe('MQTT 5.0 shared subscriptions of persistent sessions (MQTT.js, protoco
     const messages: string[] = [];
     back.on('message', (_topic, payload) => messages.push(payload.toString()));
     await back.subscribeAsync('marker/un', { qos: 1 });
+    // The delivery may come before the PUBACK (the server acknowledges once the message is routed): listen first.
+    const marker = new Promise<void>((resolve) => back.on('message', (topic) => topic === 'marker/un' && resolve()));
     await back.publishAsync('marker/un', 'm', { qos: 1 });
-    await new Promise<void>((resolve) => back.on('message', (topic) => topic === 'marker/un' && resolve()));
+    await marker;
     await back.endAsync();
     // mqtt-packet reads an MQTT 5 UNSUBACK's reason codes into `granted`.
     expect((notMember as unknown as { granted?: number[] }).granted).toEqual([0x11]);
