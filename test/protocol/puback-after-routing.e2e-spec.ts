@@ -1,15 +1,18 @@
 /**
  * A QoS 1 PUBACK leaves once its message is routed (lib/broker/aedes/protocol/puback-after-routing.ts):
  * on one connection that is subscribed to what it publishes, the delivery comes before the
- * acknowledgement; and PUBACKs keep the order of their PUBLISHes [MQTT-4.6.0-2] even when the
- * messages finish routing out of order (a retained one waits for the retained store).
+ * acknowledgement; and PUBACKs keep the order of their PUBLISHes [MQTT-4.6.0-2], also when the
+ * messages finish routing out of order (with `maxBufferedBytes: 0` a delivery to a subscriber that
+ * stopped reading holds its message's routing until the subscriber drains or is dropped).
  */
 import 'reflect-metadata';
+import type { Socket } from 'node:net';
 import type mqttPacket from 'mqtt-packet';
 import mqtt from 'mqtt-packet';
 import { MqttWsModule } from '../../lib/index.js';
 import { appForSuite } from '../utils/app.js';
 import { TestClient } from '../utils/mqtt-client.js';
+import { RawMqttSocket } from '../utils/raw-mqtt-socket.js';
 import { ProtocolClient } from './protocol-client.js';
 
 describe('QoS 1 acknowledgements follow routing', () => {
@@ -58,6 +61,35 @@ describe('QoS 1 acknowledgements follow routing', () => {
         messageId: 3,
       });
     } finally {
+      await client.drop();
+    }
+  });
+});
+
+describe('QoS 1 acknowledgements when a message waits for a subscriber that stopped reading', () => {
+  // maxBufferedBytes 0: Aedes holds a delivery to a full stream until it drains, drainTimeout at most.
+  const BIG = 12 * 1024 * 1024;
+  const suite = appForSuite({ imports: [MqttWsModule.forRoot({ maxBufferedBytes: 0, drainTimeout: 500, maxPayload: 16 * 1024 * 1024, maxPacketSize: 16 * 1024 * 1024 })] });
+
+  it('holds the PUBACK of a later message routed first until the earlier one is routed [MQTT-4.6.0-2]', async () => {
+    const slow = await RawMqttSocket.open(suite.url);
+    await slow.connect('puback-stalled');
+    slow.sendPacket({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'puback/stalled', qos: 0 }] });
+    await slow.waitForPackets(2);
+    // Stop reading: 12 MiB do not fit in the kernel's buffers, so that delivery waits (until drainTimeout drops the subscriber).
+    (slow.socket as unknown as { _socket: Socket })._socket.pause();
+    const { client } = await ProtocolClient.connect(suite.url, { clientId: 'puback-stalled-pub' });
+    try {
+      client.sendBytes(
+        Buffer.concat([
+          mqtt.generate({ cmd: 'publish', topic: 'puback/stalled', payload: Buffer.alloc(BIG, 7), qos: 1, messageId: 11, retain: false, dup: false }),
+          mqtt.generate({ cmd: 'publish', topic: 'puback/free', payload: Buffer.from('x'), qos: 1, messageId: 12, retain: false, dup: false }),
+        ]),
+      );
+      const acks = (await client.nextPackets(2)) as mqttPacket.IPubackPacket[];
+      expect(acks.map((ack) => `${ack.cmd} ${ack.messageId}`)).toEqual(['puback 11', 'puback 12']);
+    } finally {
+      slow.socket.terminate();
       await client.drop();
     }
   });
