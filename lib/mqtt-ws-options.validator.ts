@@ -7,7 +7,7 @@ import { validateOperationsOptions } from './metrics/mqtt-operations-options.val
 import { closestName } from './closest-name.js';
 
 export type ResolvedMqttWsOptions = Omit<MqttWsModuleOptions, 'tcp'> &
-  Required<Pick<MqttWsModuleOptions, 'path' | 'payloadFormat' | 'allowMissingSubprotocol' | 'maxPayload'>> &
+  Required<Pick<MqttWsModuleOptions, 'path' | 'payloadFormat' | 'allowMissingSubprotocol' | 'maxPayload' | 'acknowledgeAfterRouting'>> &
   ResolvedMqttSecurityOptions & {
     /** The `tcp` listeners, always as a list (empty without the option). */
     tcp: readonly MqttTcpListenerOptions[];
@@ -25,6 +25,7 @@ const OPTION_KEYS = keysOf<MqttWsModuleOptions>({
   tcp: true,
   payloadFormat: true,
   allowMissingSubprotocol: true,
+  acknowledgeAfterRouting: true,
   maxPayload: true,
   id: true,
   concurrency: true,
@@ -74,6 +75,7 @@ export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): Resolve
     path: options.path ?? DEFAULT_PATH,
     payloadFormat: options.payloadFormat ?? 'json',
     allowMissingSubprotocol: options.allowMissingSubprotocol ?? true,
+    acknowledgeAfterRouting: options.acknowledgeAfterRouting ?? false,
     maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
     tcp: resolveTcpListeners(options.tcp, fail),
   } as ResolvedMqttWsOptions;
@@ -91,6 +93,9 @@ export function resolveMqttWsOptions(options: MqttWsModuleOptions = {}): Resolve
   }
   if (typeof resolved.allowMissingSubprotocol !== 'boolean') {
     fail('allowMissingSubprotocol', 'a boolean', resolved.allowMissingSubprotocol);
+  }
+  if (typeof resolved.acknowledgeAfterRouting !== 'boolean') {
+    fail('acknowledgeAfterRouting', 'a boolean', resolved.acknowledgeAfterRouting);
   }
   if (!Number.isInteger(resolved.maxPayload) || resolved.maxPayload < 2) {
     fail('maxPayload', 'an integer of at least 2 (bytes)', resolved.maxPayload);

@@ -38,6 +38,7 @@ export async function createMqttBroker(
     brokerOptions,
     maxPacketSize: options.maxPacketSize,
     maxBufferedBytes: options.maxBufferedBytes,
+    acknowledgeAfterRouting: options.acknowledgeAfterRouting,
     trustedProxies: options.trustedProxies,
     // In any order: lib/broker/hook-chain.ts puts them in the written one.
     stages: [...security.stages, messages.stage, ...operationsStages(options, statistics, auth)],

@@ -60,6 +60,14 @@ export interface MqttWsModuleOptions extends MqttSecurityOptions {
    * Handshakes that offer subprotocols but neither `mqtt` nor `mqttv3.1` are always refused. Default `true`.
    */
   allowMissingSubprotocol?: boolean;
+  /**
+   * Send the PUBACK of a client's QoS 1 message once it is routed (written to the online subscribers,
+   * queued for the offline sessions), not before, in the order of the PUBLISHes. A PUBACK then means
+   * "routed", and co-located clients are not woken twice per message; publishers that keep a window
+   * of unacknowledged messages send less (measured: QoS 1 fan-in 9% lower, MQTT 5 fan-in 22% lower;
+   * docs/design.md, reach-in 24). Default `false`: Aedes' order, PUBACK first.
+   */
+  acknowledgeAfterRouting?: boolean;
   /** Largest WebSocket message accepted, in bytes; a bigger one closes that connection (1009). Default 1 MiB. */
   maxPayload?: number;
 

@@ -1,5 +1,5 @@
 /**
- * A QoS 1 PUBACK leaves once its message is routed (lib/broker/aedes/protocol/puback-after-routing.ts):
+ * With `acknowledgeAfterRouting`, a QoS 1 PUBACK leaves once its message is routed (lib/broker/aedes/protocol/puback-after-routing.ts):
  * on one connection that is subscribed to what it publishes, the delivery comes before the
  * acknowledgement; and PUBACKs keep the order of their PUBLISHes [MQTT-4.6.0-2], also when the
  * messages finish routing out of order (with `maxBufferedBytes: 0` a delivery to a subscriber that
@@ -15,8 +15,8 @@ import { TestClient } from '../utils/mqtt-client.js';
 import { RawMqttSocket } from '../utils/raw-mqtt-socket.js';
 import { ProtocolClient } from './protocol-client.js';
 
-describe('QoS 1 acknowledgements follow routing', () => {
-  const suite = appForSuite({ imports: [MqttWsModule.forRoot({})] });
+describe('QoS 1 acknowledgements follow routing (acknowledgeAfterRouting)', () => {
+  const suite = appForSuite({ imports: [MqttWsModule.forRoot({ acknowledgeAfterRouting: true })] });
 
   it('delivers a message to its subscribers before it acknowledges it to the publisher', async () => {
     const { client } = await ProtocolClient.connect(suite.url, { clientId: 'puback-self' });
@@ -53,6 +53,27 @@ describe('QoS 1 acknowledgements follow routing', () => {
     }
   });
 
+  it('routes the QoS 1 message of a publisher that goes away at once, drops its PUBACK and keeps serving', async () => {
+    const subscriber = await TestClient.connect(suite.url, { clientId: 'puback-gone-sub' });
+    try {
+      await subscriber.subscribe('puback/gone', 1);
+      const gone = await RawMqttSocket.open(suite.url);
+      await gone.connect('puback-gone');
+      gone.sendPacket({ cmd: 'publish', topic: 'puback/gone', payload: Buffer.from('last words'), qos: 1, messageId: 5, retain: false, dup: false });
+      gone.socket.terminate();
+      const [message] = await subscriber.waitFor(1, 'puback/gone');
+      expect(message.payload.toString()).toBe('last words');
+      const { client } = await ProtocolClient.connect(suite.url, { clientId: 'puback-after-gone' });
+      expect(await client.request({ cmd: 'publish', topic: 'puback/gone', payload: Buffer.from('next'), qos: 1, messageId: 6, retain: false, dup: false })).toMatchObject({
+        cmd: 'puback',
+        messageId: 6,
+      });
+      await client.drop();
+    } finally {
+      await subscriber.end();
+    }
+  });
+
   it('acknowledges a QoS 1 message nobody is subscribed to', async () => {
     const { client } = await ProtocolClient.connect(suite.url, { clientId: 'puback-nobody' });
     try {
@@ -69,7 +90,7 @@ describe('QoS 1 acknowledgements follow routing', () => {
 describe('QoS 1 acknowledgements when a message waits for a subscriber that stopped reading', () => {
   // maxBufferedBytes 0: Aedes holds a delivery to a full stream until it drains, drainTimeout at most.
   const BIG = 12 * 1024 * 1024;
-  const suite = appForSuite({ imports: [MqttWsModule.forRoot({ maxBufferedBytes: 0, drainTimeout: 500, maxPayload: 16 * 1024 * 1024, maxPacketSize: 16 * 1024 * 1024 })] });
+  const suite = appForSuite({ imports: [MqttWsModule.forRoot({ acknowledgeAfterRouting: true, maxBufferedBytes: 0, drainTimeout: 500, maxPayload: 16 * 1024 * 1024, maxPacketSize: 16 * 1024 * 1024 })] });
 
   it('holds the PUBACK of a later message routed first until the earlier one is routed [MQTT-4.6.0-2]', async () => {
     const slow = await RawMqttSocket.open(suite.url);
@@ -90,6 +111,23 @@ describe('QoS 1 acknowledgements when a message waits for a subscriber that stop
       expect(acks.map((ack) => `${ack.cmd} ${ack.messageId}`)).toEqual(['puback 11', 'puback 12']);
     } finally {
       slow.socket.terminate();
+      await client.drop();
+    }
+  });
+});
+
+describe('QoS 1 acknowledgements by default', () => {
+  const suite = appForSuite({ imports: [MqttWsModule.forRoot({})] });
+
+  it("keeps Aedes' order: the PUBACK, then the delivery to the publisher's own subscription", async () => {
+    const { client } = await ProtocolClient.connect(suite.url, { clientId: 'puback-default' });
+    try {
+      expect(await client.request({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'puback/default', qos: 1 }] })).toMatchObject({ cmd: 'suback', granted: [1] });
+      client.send({ cmd: 'publish', topic: 'puback/default', payload: Buffer.from('one'), qos: 1, messageId: 9, retain: false, dup: false });
+      const [first, second] = await client.nextPackets(2);
+      expect(first).toMatchObject({ cmd: 'puback', messageId: 9 });
+      expect(second).toMatchObject({ cmd: 'publish', topic: 'puback/default', qos: 1 });
+    } finally {
       await client.drop();
     }
   });

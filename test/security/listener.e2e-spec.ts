@@ -230,6 +230,7 @@ describe('hardened listener', () => {
       [{ maxPacketSize: 1.5 }, /"maxPacketSize"/],
       [{ maxTopicLength: 0 }, /"maxTopicLength"/],
       [{ maxBufferedBytes: 'x' as never }, /"maxBufferedBytes"/],
+      [{ acknowledgeAfterRouting: 'yes' as never }, /"acknowledgeAfterRouting" must be a boolean/],
       [{ trustedProxies: ['10.0.0.0/33'] }, /"trustedProxies"/],
       [{ trustedProxies: ['proxy.local'] }, /"trustedProxies"/],
       [{ allowedOrigins: ['app.example.com'] }, /"allowedOrigins"/],

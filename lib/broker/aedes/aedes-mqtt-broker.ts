@@ -43,6 +43,8 @@ export interface AedesBrokerSettings {
   maxPacketSize: number;
   /** Bytes that may wait for a subscriber that does not read; 0: no limit. */
   maxBufferedBytes: number;
+  /** A QoS 1 PUBACK waits until its message is routed (protocol/puback-after-routing.ts). */
+  acknowledgeAfterRouting: boolean;
   /** Proxies whose `X-Forwarded-For` gives the client's address. */
   trustedProxies: readonly string[];
   /** The stages of the hook chain besides the adapter's own `protocol` stage; lib/broker/hook-chain.ts orders them. */
@@ -150,7 +152,7 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
       const described = 'transport' in request ? ({ socket: request.socket, headers: {} } as MqttUpgradeRequest) : request;
       (request as MqttUpgradeRequest & { connDetails?: unknown }).connDetails = this.proxies.connectionDetails(described);
     }
-    holdPubacksOn(stream);
+    if (this.settings.acknowledgeAfterRouting) holdPubacksOn(stream);
     const client = this.aedes.handle(stream, request as IncomingMessage);
     // The same for the maps keyed by topic filter and broker id (GHSA-52qw-whmv-87c5), still empty here.
     const keyed = client as unknown as { subscriptions: object; duplicates: object };

@@ -63,7 +63,7 @@ export function installPacketWriter(mqttPacket: { writeToStream: WriteToStream }
       !written.reasonCode &&
       written.properties === undefined &&
       typeof written.messageId === 'number' &&
-      holdPuback(stream as object, written.messageId, () => writeToStream(packet, stream, V4 as never))
+      holdPuback(stream as object, written.messageId, () => writeHeldPuback(packet, stream, writeToStream))
     ) {
       return true;
     }
@@ -92,6 +92,12 @@ export function installPacketWriter(mqttPacket: { writeToStream: WriteToStream }
     }
     return writeToStream(packet, stream, options);
   };
+}
+
+/** A held PUBACK, once its message is routed: dropped if the publisher has gone meanwhile (it resends the message). */
+function writeHeldPuback(packet: never, stream: never, writeToStream: WriteToStream): void {
+  const state = stream as { destroyed?: boolean; writableEnded?: boolean };
+  if (!state.destroyed && !state.writableEnded) writeToStream(packet, stream, V4 as never);
 }
 
 function isBarePublish(packet: WrittenPacket): packet is WrittenPacket & { topic: string; payload: Buffer } {
