@@ -83,7 +83,7 @@ describeWithRedis('MQTT 5.0 across instances on Redis', () => {
     const payloads: string[] = [];
     const connack = await new Promise<mqtt.IConnackPacket>((resolve) => resumed.once('connect', resolve));
     await new Promise<void>((resolve) => resumed.on('message', (_topic, payload) => (payloads.push(payload.toString()), resolve())));
-    // The delivery may come before the PUBACK (the server acknowledges once the message is routed): listen first.
+    // The delivery may come before the PUBACK (MQTT allows either order; acknowledgeAfterRouting sends it): listen first.
     const marker = new Promise<void>((resolve) => resumed.on('message', (_topic, payload) => payload.toString() === 'marker' && resolve()));
     await resumed.publishAsync('v5c/queued', 'marker', { qos: 1 });
     await marker;

@@ -126,7 +126,7 @@ describe('MQTT 5.0 sessions (MQTT.js, protocol level 5)', () => {
     const one = new Promise<void>((resolve) => client.on('message', (_topic, _payload, packet) => (received.push(packet), resolve())));
     await one;
     // Sent after 'long': had 'short' been delivered, it would have come first. The delivery may come
-    // before the PUBACK (the server acknowledges once the message is routed), so listen first.
+    // before the PUBACK (MQTT allows either order; acknowledgeAfterRouting sends it), so listen first.
     const marker = new Promise<void>((resolve) => client.on('message', (_topic, payload) => payload.toString() === 'marker' && resolve()));
     await client.publishAsync('expiry/t', 'marker', { qos: 1 });
     await marker;

@@ -113,7 +113,7 @@ describe('MQTT 5.0 shared subscriptions of persistent sessions (MQTT.js, protoco
     const messages: string[] = [];
     back.on('message', (_topic, payload) => messages.push(payload.toString()));
     await back.subscribeAsync('marker/un', { qos: 1 });
-    // The delivery may come before the PUBACK (the server acknowledges once the message is routed): listen first.
+    // The delivery may come before the PUBACK (MQTT allows either order; acknowledgeAfterRouting sends it): listen first.
     const marker = new Promise<void>((resolve) => back.on('message', (topic) => topic === 'marker/un' && resolve()));
     await back.publishAsync('marker/un', 'm', { qos: 1 });
     await marker;
