@@ -1,5 +1,5 @@
 /**
- * A QoS 1 PUBACK goes out once its message has been routed, not before.
+ * A QoS 1 PUBACK that goes out once its message has been routed, not before (an option).
  *
  * Aedes writes the PUBACK of a client's QoS 1 PUBLISH first and routes the message a turn later
  * (`handlers/publish.js`: `write(PubAck)`, then, in the write's `setImmediate`, `broker.publish`).
@@ -9,13 +9,14 @@
  * generator, which took the server's core at once, about once per message (involuntary context
  * switches, 99% of them inside write(2)); the delivery waited for it.
  *
- * Here the packet writer holds that PUBACK on the connection (`holdPuback`, on the connections the
-adapter marked with `holdPubacksOn`) and the adapter's
- * `published` hook, which Aedes calls once the message is routed (subscribers' deliveries written,
- * offline sessions' queues filled), lets it go (`releasePuback`). PUBACKs leave in the order their
+ * With the option `acknowledgeAfterRouting` (off by default: it costs windowed publishers throughput,
+ * docs/design.md, reach-in 24), the packet writer holds that PUBACK on the connection (`holdPuback`, on
+ * the connections the adapter marked with `holdPubacksOn`) and the adapter's `published` hook, which
+ * Aedes calls once the message is routed (subscribers' deliveries written, offline sessions' queues
+ * filled), lets it go (`releasePuback`). PUBACKs leave in the order their
  * PUBLISHes arrived [MQTT-4.6.0-2]: a routed message's PUBACK waits for those held before it. The
  * spec lets the ack follow delivery [MQTT-4.3.2-2 allows either; the receiver "is not required to
- * complete delivery ... before sending the PUBACK"]; Mosquitto does the same.
+ * complete delivery ... before sending the PUBACK"]; Mosquitto 2 queues the message, then sends the PUBACK.
  *
  * Only the PUBACK Aedes writes before routing is held: reason code 0 and no properties. The 0x87
  * (not authorized) PUBACK of MQTT 5, which no routing follows, goes out at once. A connection that
