@@ -15,20 +15,25 @@ import { TestClient } from '../utils/mqtt-client.js';
 import { RawMqttSocket } from '../utils/raw-mqtt-socket.js';
 import { ProtocolClient } from './protocol-client.js';
 
+/** A client subscribed at QoS 1 to the topic it publishes a QoS 1 message to: the two packets it gets, in order. */
+async function ownMessageAndAck(url: string, clientId: string): Promise<string[]> {
+  const topic = `${clientId}/t`;
+  const { client } = await ProtocolClient.connect(url, { clientId });
+  try {
+    expect(await client.request({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] })).toMatchObject({ cmd: 'suback', granted: [1] });
+    client.send({ cmd: 'publish', topic, payload: Buffer.from('one'), qos: 1, messageId: 7, retain: false, dup: false });
+    const packets = (await client.nextPackets(2)) as (mqttPacket.IPublishPacket | mqttPacket.IPubackPacket)[];
+    return packets.map((packet) => (packet.cmd === 'publish' && packet.qos === 1 ? `publish ${packet.topic}` : `${packet.cmd} ${packet.messageId}`));
+  } finally {
+    await client.drop();
+  }
+}
+
 describe('QoS 1 acknowledgements follow routing (acknowledgeAfterRouting)', () => {
   const suite = appForSuite({ imports: [MqttWsModule.forRoot({ acknowledgeAfterRouting: true })] });
 
   it('delivers a message to its subscribers before it acknowledges it to the publisher', async () => {
-    const { client } = await ProtocolClient.connect(suite.url, { clientId: 'puback-self' });
-    try {
-      expect(await client.request({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'puback/self', qos: 1 }] })).toMatchObject({ cmd: 'suback', granted: [1] });
-      client.send({ cmd: 'publish', topic: 'puback/self', payload: Buffer.from('one'), qos: 1, messageId: 7, retain: false, dup: false });
-      const [first, second] = await client.nextPackets(2);
-      expect(first).toMatchObject({ cmd: 'publish', topic: 'puback/self', qos: 1 });
-      expect(second).toMatchObject({ cmd: 'puback', messageId: 7 });
-    } finally {
-      await client.drop();
-    }
+    expect(await ownMessageAndAck(suite.url, 'puback-self')).toEqual(['publish puback-self/t', 'puback 7']);
   });
 
   it('sends the PUBACKs of many PUBLISHes in one frame in the order the PUBLISHes came, retained ones among them [MQTT-4.6.0-2]', async () => {
@@ -120,15 +125,6 @@ describe('QoS 1 acknowledgements by default', () => {
   const suite = appForSuite({ imports: [MqttWsModule.forRoot({})] });
 
   it("keeps Aedes' order: the PUBACK, then the delivery to the publisher's own subscription", async () => {
-    const { client } = await ProtocolClient.connect(suite.url, { clientId: 'puback-default' });
-    try {
-      expect(await client.request({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'puback/default', qos: 1 }] })).toMatchObject({ cmd: 'suback', granted: [1] });
-      client.send({ cmd: 'publish', topic: 'puback/default', payload: Buffer.from('one'), qos: 1, messageId: 9, retain: false, dup: false });
-      const [first, second] = await client.nextPackets(2);
-      expect(first).toMatchObject({ cmd: 'puback', messageId: 9 });
-      expect(second).toMatchObject({ cmd: 'publish', topic: 'puback/default', qos: 1 });
-    } finally {
-      await client.drop();
-    }
+    expect(await ownMessageAndAck(suite.url, 'puback-default')).toEqual(['puback 7', 'publish puback-default/t']);
   });
 });

@@ -265,10 +265,12 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     aedes.authorizeSubscribe = (client, subscription, callback) =>
       chain.authorizeSubscribe(describeAedesClient(client), subscription as never, callback as never);
     aedes.authorizeForward = (client, packet) => chain.authorizeForward(describeAedesClient(client), packet as MqttPublishPacket) as never;
-    aedes.published = (packet, client, done) => {
-      if (client && packet.qos === 1 && packet.messageId !== undefined) releasePuback(client.conn, packet.messageId);
-      chain.published(packet as MqttPublishPacket, describeAedesClientOrNull(client), done as MqttDone);
-    };
+    aedes.published = this.settings.acknowledgeAfterRouting
+      ? (packet, client, done) => {
+          if (client && packet.qos === 1 && packet.messageId !== undefined) releasePuback(client.conn, packet.messageId);
+          chain.published(packet as MqttPublishPacket, describeAedesClientOrNull(client), done as MqttDone);
+        }
+      : (packet, client, done) => chain.published(packet as MqttPublishPacket, describeAedesClientOrNull(client), done as MqttDone);
   }
 
   /** Aedes' client events, with the client's description. Listeners added after the protocol's own, so they see the granted QoS. */

@@ -1,4 +1,4 @@
-import { holdPuback } from './puback-after-routing.js';
+import { holdPuback, holdsPubacks } from './puback-after-routing.js';
 import { advertiseSharedSubscriptions } from './shared-subscriptions.js';
 import { variableByteIntegerLength, writeVariableByteInteger } from './variable-byte-integer.js';
 import { aliasOnly, chooseTopicAlias, topicAliasesOf, type AliasedPacket } from './v5-topic-aliases.js';
@@ -58,13 +58,8 @@ export function installPacketWriter(mqttPacket: { writeToStream: WriteToStream }
   const writeToStream = mqttPacket.writeToStream;
   mqttPacket.writeToStream = function (packet, stream, options) {
     const written = packet as WrittenPacket;
-    if (
-      written.cmd === 'puback' &&
-      !written.reasonCode &&
-      written.properties === undefined &&
-      typeof written.messageId === 'number' &&
-      holdPuback(stream as object, written.messageId, () => writeHeldPuback(packet, stream, writeToStream))
-    ) {
+    if (written.cmd === 'puback' && holdsPubacks(stream as object) && !written.reasonCode && written.properties === undefined && typeof written.messageId === 'number') {
+      holdPuback(stream as object, written.messageId, () => writeHeldPuback(packet, stream, writeToStream));
       return true;
     }
     if ((options as { protocolVersion?: number } | undefined)?.protocolVersion !== 5) {

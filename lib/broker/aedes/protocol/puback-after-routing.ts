@@ -42,12 +42,14 @@ export function holdPubacksOn(stream: object): void {
   (stream as Holder)[HELD] = [];
 }
 
-/** Holds the PUBACK for `messageId` on `stream` if it is a connection of this broker (false: write it now); `write` sends it. */
-export function holdPuback(stream: object, messageId: number, write: () => void): boolean {
-  const held = (stream as Holder)[HELD];
-  if (held === undefined) return false;
-  held.push({ messageId, routed: false, write });
-  return true;
+/** Whether `stream`'s PUBACKs are held (checked before anything is allocated for one). */
+export function holdsPubacks(stream: object): boolean {
+  return (stream as Holder)[HELD] !== undefined;
+}
+
+/** Holds the PUBACK for `messageId` on `stream`, which `holdsPubacks`; `write` sends it. */
+export function holdPuback(stream: object, messageId: number, write: () => void): void {
+  (stream as Holder)[HELD]!.push({ messageId, routed: false, write });
 }
 
 /**
