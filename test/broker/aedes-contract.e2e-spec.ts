@@ -50,6 +50,17 @@ describe('the Aedes contract check', () => {
     expect(() => verifyAedesContract(drifted)).toThrow(/aedes 2\.0\.0-beta\.1 is installed \(lib\/handlers\/subscribe\.js no longer shows that a SUBSCRIBE without a packet identifier gets no SUBACK/);
   });
 
+  it('refuses an mqtt-packet parser that reads its bytes with a method the adapter’s PacketBytes lacks', () => {
+    expect(installed.parserSource).toContain('this._list.readUInt16BE(');
+    const drifted = { ...installed, parserSource: installed.parserSource.replace('this._list.readUInt16BE(', 'this._list.readUIntBE(') };
+    expect(() => verifyAedesContract(drifted)).toThrow(/mqtt-packet 9\.0\.2 is installed \(its parser calls readUIntBE on its bytes\)/);
+  });
+
+  it('refuses an mqtt-packet parser whose states are not the four the lean parser steps through', () => {
+    const drifted = { ...installed, parser: { ...installed.parser, _states: ['_parseHeader', '_parseLength', '_parseProperties', '_parsePayload', '_newPacket'] } };
+    expect(() => verifyAedesContract(drifted)).toThrow(/its parser's states are not _parseHeader, _parseLength, _parsePayload, _newPacket/);
+  });
+
   it('keeps the app from starting when the mqtt-packet parser lost a method the adapter overrides', async () => {
     const prototype = installed.parserPrototype;
     const parseLength = prototype._parseLength;

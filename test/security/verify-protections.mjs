@@ -42,6 +42,8 @@ const FACTORY = 'lib/broker/mqtt-broker.factory.ts';
 const PROXIES = 'lib/security/trusted-proxies.ts';
 const FRAMES = 'lib/transport/websocket-frame-reader.ts';
 const QOS2_RELEASE = 'lib/broker/aedes/qos2-release.ts';
+const LEAN_PARSER = 'lib/broker/aedes/protocol/lean-packet-parser.ts';
+const PARSER_SPEC = 'test/protocol/packet-parser.e2e-spec.ts';
 const QOS2_RELEASE_SPEC = 'test/protocol/qos2-release.e2e-spec.ts';
 const QOS2_CONTRACT_SPEC = 'test/protocol/qos2-release-contract.e2e-spec.ts';
 const HANDLER_CHECKS = 'lib/mqtt-handler.validator.ts';
@@ -107,6 +109,14 @@ export const PROTECTIONS = [
   { name: 'maxBufferedBytes', edits: [{ file: ADAPTER, search: 'if (this.settings.maxBufferedBytes > 0) limitBufferedBytes', replace: 'if (this.settings.maxBufferedBytes < 0) limitBufferedBytes' }], spec: SLOW, test: 'maxBufferedBytes' },
   { name: 'drainTimeout', edits: [withoutAedesOption('drainTimeout')], spec: SLOW, test: 'drainTimeout' },
   // Protocol checks that bad input meets in lib/ (the others are Aedes' or mqtt-packet's).
+  // The parse steps the adapter took over from mqtt-packet (lib/broker/aedes/protocol/lean-packet-parser.ts).
+  { name: 'parser: required header flags', edits: [{ file: LEAN_PARSER, search: 'if (required !== undefined && flags !== required) {', replace: 'if (required !== undefined && flags !== required && Number.isNaN(0)) {' }], spec: PARSER_SPEC, test: 'PUBREL without its required flags' },
+  { name: 'parser: both QoS bits', edits: [{ file: LEAN_PARSER, search: 'if (packet.qos === 3) {', replace: 'if (packet.qos === 3 && Number.isNaN(0)) {' }], spec: 'test/protocol/publish.e2e-spec.ts', test: 'both QoS bits set' },
+  { name: 'parser: reserved packet type', edits: [{ file: LEAN_PARSER, search: "    default:\n      this._emitError(new Error('Not supported'));\n", replace: '    default:\n' }], spec: PARSER_SPEC, test: 'the reserved packet type 0' },
+  { name: 'parser: Remaining Length of five bytes', edits: [{ file: LEAN_PARSER, search: "  this._emitError(new Error('Invalid variable byte integer'));\n", replace: '' }], spec: PARSER_SPEC, test: 'a Remaining Length of five bytes' },
+  { name: 'parser: packet identifier missing', edits: [{ file: LEAN_PARSER, search: 'if (id === -1) {', replace: 'if (id === -1 && Number.isNaN(0)) {' }], spec: PARSER_SPEC, test: 'a PUBACK that ends inside its packet identifier' },
+  { name: 'parser: two-byte integers end with their packet', edits: [{ file: LEAN_PARSER, search: 'if (this._pos + 2 > this.packet.length) return -1;', replace: 'if (this._pos + 2 > this._list.length) return -1;' }], spec: PARSER_SPEC, test: 'a QoS 1 PUBLISH that ends inside its packet identifier' },
+  { name: 'parser: strings end with their packet', edits: [{ file: LEAN_PARSER, search: 'if (end > this.packet.length) return null;', replace: '' }], spec: PARSER_SPEC, test: 'a PUBLISH whose topic runs past its packet' },
   { name: 'invalid UTF-8 in strings', edits: [{ file: 'lib/broker/aedes/protocol/strict-packet-parser.ts', search: 'return value === null || isWellFormedMqttString(value, this._list, prefixOffset) ? value : null;', replace: 'return value;' }], spec: BAD_INPUT, test: 'invalid UTF-8' },
   {
     name: 'a throwing handler is contained',
@@ -222,7 +232,7 @@ export const PROTECTIONS = [
   { name: 'shared subscriptions: a message to a $share/ topic name is not queued for the sessions that store shared subscriptions', edits: [{ file: 'lib/broker/aedes/shared/shared-sessions.persistence.ts', search: 'topic.startsWith(SHARE_PREFIX)) return found.then(withoutStoredShares);', replace: 'topic.startsWith(SHARE_PREFIX) && Number.isNaN(0)) return found.then(withoutStoredShares);' }], spec: 'test/mqtt5/shared-sessions.e2e-spec.ts', test: 'published to a' },
   { name: 'shared subscriptions: an instance taken for gone that speaks again gets the groups back in step', edits: [{ file: 'lib/broker/aedes/shared/shared-groups.ts', search: "operation[0] !== 'bye') this.greet();", replace: "operation[0] !== 'bye' && Number.isNaN(0)) this.greet();" }], spec: 'test/mqtt5/shared-cluster.e2e-spec.ts', test: 'stalled instance' },
   // The cluster's message bus (lib/cluster/message-batch.codec.ts): what another instance sends is read defensively.
-  { name: 'acknowledgeAfterRouting: the QoS 1 PUBACK leaves once the message is routed (Aedes writes it first)', edits: [{ file: 'lib/broker/aedes/protocol/packet-writer.ts', search: "if (written.cmd === 'puback' && holdsPubacks(stream as object) &&", replace: "if (written.cmd === 'puback' && Number.isNaN(0) &&" }], spec: 'test/protocol/puback-after-routing.e2e-spec.ts', test: 'before it acknowledges' },
+  { name: 'acknowledgeAfterRouting: the QoS 1 PUBACK leaves once the message is routed (Aedes writes it first)', edits: [{ file: 'lib/broker/aedes/protocol/packet-writer.ts', search: "if (written.cmd === 'puback' && holdsPubacks(stream as object)) {", replace: "if (written.cmd === 'puback' && Number.isNaN(0)) {" }], spec: 'test/protocol/puback-after-routing.e2e-spec.ts', test: 'before it acknowledges' },
   { name: 'QoS 1: held PUBACKs leave in the order of their PUBLISHes [MQTT-4.6.0-2]', edits: [{ file: 'lib/broker/aedes/protocol/puback-after-routing.ts', search: '      held[i].routed = true;\n      break;', replace: '      held.splice(i, 1)[0].write();\n      return;' }], spec: 'test/protocol/puback-after-routing.e2e-spec.ts', test: 'routed first' },
   { name: 'cluster bus: a batch of another format is refused', edits: [{ file: 'lib/cluster/message-batch.codec.ts', search: 'if (batch.length < HEADER_FIXED || batch[0] !== BATCH_VERSION) {', replace: 'if (batch.length < HEADER_FIXED && Number.isNaN(0)) {' }], spec: 'test/cluster/message-bus.e2e-spec.ts', test: 'refuses a batch of another format' },
   { name: "cluster bus: a field named '__proto__' stays a field", edits: [{ file: 'lib/cluster/message-batch.codec.ts', search: "if (key === '__proto__') Object.defineProperty(target, key,", replace: "if (Number.isNaN(0)) Object.defineProperty(target, key," }], spec: 'test/cluster/message-bus.e2e-spec.ts', test: 'carries MQTT 5 properties' },

@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Aedes } from 'aedes';
+import { LEAN_PARSER_OVERRIDES, PARSER_STATES } from './protocol/lean-packet-parser.js';
+import { PACKET_BYTES_METHODS } from './protocol/packet-bytes.js';
 import { STRICT_PARSER_OVERRIDES } from './protocol/strict-packet-parser.js';
 
 /**
@@ -29,6 +31,8 @@ export interface InstalledAedes {
   clientClass: { prototype: Record<string, unknown>; toString(): string };
   /** The source of the Aedes modules whose behaviour (not shape) the adapter relies on, by path in the package. */
   aedesSources: Record<string, string>;
+  /** The source of mqtt-packet's parser.js: the calls it makes on its bytes (protocol/packet-bytes.ts takes their place). */
+  parserSource: string;
 }
 
 /** The prototypes the adapter's overrides bind to, once verified. */
@@ -40,7 +44,10 @@ export interface VerifiedAedes {
     _parsePublish(): void;
     _parseSubscribe(): void;
     _parseUnsubscribe(): void;
+    _parseConfirmation(): unknown;
   };
+  /** mqtt-packet's packet class, which its parser makes a new one of per packet. */
+  Packet: new () => never;
   clientPrototype: { waitForDrain(callback: (error: Error | null, client: never) => void): void };
 }
 
@@ -60,10 +67,12 @@ export class AedesContractError extends Error {
   }
 }
 
-/** mqtt-packet parser methods the adapter overrides or calls (strict parser, packet size limit). */
-const PARSER_METHODS = [...STRICT_PARSER_OVERRIDES, '_parseLength', '_emitError'] as const;
+/** mqtt-packet parser methods the adapter overrides or calls (lean and strict parser, packet size limit). */
+const PARSER_METHODS = [
+  ...new Set([...LEAN_PARSER_OVERRIDES, ...STRICT_PARSER_OVERRIDES, '_parseLength', '_emitError', '_resetState', '_parseProperties', '_parseConnack', '_parseSuback', '_parseUnsuback', '_parseDisconnect', '_parseAuth']),
+];
 /** mqtt-packet parser fields the overrides read. */
-const PARSER_FIELDS = ['packet', 'error', '_list'] as const;
+const PARSER_FIELDS = ['packet', 'error', '_list', '_states', '_stateCounter', 'settings'] as const;
 /** Aedes `Client` methods the adapter wraps or calls: slow-consumer limit, connection refusal. */
 const CLIENT_METHODS = ['waitForDrain', 'pause', 'close', 'disconnect'] as const;
 /**
@@ -145,6 +154,7 @@ export async function readInstalledAedes(): Promise<InstalledAedes> {
   const persistenceDir = packageDir(fromAedes, 'aedes-persistence');
   const mqttPacket = fromAedes('mqtt-packet') as { parser(): Record<string, unknown> };
   const parser = mqttPacket.parser();
+  const parserPath = fromAedes.resolve('mqtt-packet/parser.js');
   // Aedes' exports map hides lib/client.js; a file URL reaches the very module Aedes loaded.
   const clientModule = (await import(pathToFileURL(join(aedesDir, 'lib', 'client.js')).href)) as { default: InstalledAedes['clientClass'] };
   const aedesSources: Record<string, string> = {};
@@ -159,6 +169,7 @@ export async function readInstalledAedes(): Promise<InstalledAedes> {
     parser,
     clientClass: clientModule.default,
     aedesSources,
+    parserSource: readSource(parserPath),
   };
 }
 
@@ -201,6 +212,20 @@ export function verifyAedesContract(installed: InstalledAedes): VerifiedAedes {
       throw new AedesContractError('mqtt-packet', packetVersion, SUPPORTED_VERSIONS['mqtt-packet'], `its parser has no "${field}" field`);
     }
   }
+  const states = installed.parser._states;
+  if (!Array.isArray(states) || states.join() !== PARSER_STATES.join()) {
+    throw new AedesContractError('mqtt-packet', packetVersion, SUPPORTED_VERSIONS['mqtt-packet'], `its parser's states are not ${PARSER_STATES.join(', ')}`);
+  }
+  const packet = installed.parser.packet as { constructor?: unknown; length?: unknown } | null;
+  if (typeof packet?.constructor !== 'function' || packet.length !== -1) {
+    throw new AedesContractError('mqtt-packet', packetVersion, SUPPORTED_VERSIONS['mqtt-packet'], 'its parser starts with no packet of length -1');
+  }
+  // The bytes' methods the parser calls, each of which protocol/packet-bytes.ts must have.
+  const byteCalls = new Set(Array.from(installed.parserSource.matchAll(/_list\.(\w+)\(/g), (match) => match[1]));
+  const missing = [...byteCalls].filter((method) => !PACKET_BYTES_METHODS.includes(method));
+  if (byteCalls.size === 0 || missing.length > 0) {
+    throw new AedesContractError('mqtt-packet', packetVersion, SUPPORTED_VERSIONS['mqtt-packet'], `its parser calls ${missing.join(', ') || 'nothing'} on its bytes`);
+  }
   const aedesVersion = installed.versions.aedes;
   for (const method of CLIENT_METHODS) {
     if (typeof installed.clientClass.prototype[method] !== 'function') {
@@ -220,6 +245,7 @@ export function verifyAedesContract(installed: InstalledAedes): VerifiedAedes {
   }
   return {
     parserPrototype: installed.parserPrototype as unknown as VerifiedAedes['parserPrototype'],
+    Packet: (installed.parser.packet as { constructor: VerifiedAedes['Packet'] }).constructor,
     clientPrototype: installed.clientClass.prototype as unknown as VerifiedAedes['clientPrototype'],
   };
 }

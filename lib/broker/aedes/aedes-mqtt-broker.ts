@@ -23,6 +23,7 @@ import { readInstalledAedes, verifyAedesBroker, verifyAedesContract } from './ae
 import { filterOfflineQueue } from './offline-queue.persistence.js';
 import { bindPacketSizeLimit, limitPacketSize } from './packet-size.limit.js';
 import { installProtocolConformance, protocolConformanceStage } from './protocol/mqtt-protocol.conformance.js';
+import { bindLeanPacketParser, installLeanPacketParser, leanParseSteps } from './protocol/lean-packet-parser.js';
 import { bindStrictPacketParser, installStrictPacketParser } from './protocol/strict-packet-parser.js';
 import { DEFAULT_MAX_INFLIGHT_INBOUND, limitInboundQos2, releaseInboundQos2OnCleanClose } from './inbound-qos2.limit.js';
 import { installQos2ReleaseFix } from './qos2-release.js';
@@ -58,8 +59,10 @@ export interface AedesBrokerSettings {
  */
 export async function prepareAedesAdapter(): Promise<void> {
   const verified = verifyAedesContract(await readInstalledAedes());
-  bindStrictPacketParser(verified.parserPrototype);
-  bindPacketSizeLimit(verified.parserPrototype);
+  bindLeanPacketParser({ prototype: verified.parserPrototype, Packet: verified.Packet });
+  // mqtt-packet's steps, with the lean ones where there are.
+  bindStrictPacketParser(Object.assign(Object.create(verified.parserPrototype) as typeof verified.parserPrototype, leanParseSteps));
+  bindPacketSizeLimit(leanParseSteps);
   bindSlowConsumerLimit(verified.clientPrototype);
 }
 
@@ -158,6 +161,8 @@ export class AedesMqttBroker extends EventEmitter<MqttBrokerEvents> implements M
     const keyed = client as unknown as { subscriptions: object; duplicates: object };
     keyed.subscriptions = Object.create(null) as object;
     keyed.duplicates = Object.create(null) as object;
+    // The lean steps first: the size limit and the strict checks wrap them.
+    installLeanPacketParser(client);
     limitPacketSize(client, this.settings.maxPacketSize);
     if (this.settings.maxBufferedBytes > 0) limitBufferedBytes(client, this.settings.maxBufferedBytes);
     installStrictPacketParser(client);

@@ -14,9 +14,9 @@ interface LengthParser {
 
 let baseParseLength: (() => boolean) | undefined;
 
-/** Keeps mqtt-packet's `_parseLength`, verified by the contract check at start-up. */
-export function bindPacketSizeLimit(parserPrototype: { _parseLength(): boolean }): void {
-  baseParseLength = parserPrototype._parseLength;
+/** Keeps the Remaining Length step it bounds (protocol/lean-packet-parser.ts). */
+export function bindPacketSizeLimit(steps: { _parseLength(): boolean }): void {
+  baseParseLength = steps._parseLength;
 }
 
 /**

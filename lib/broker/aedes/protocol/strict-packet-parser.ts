@@ -48,8 +48,9 @@ export const STRICT_PARSER_OVERRIDES = ['_parseString', '_parseConnect', '_parse
 let base: ParserMethods | undefined;
 
 /**
- * Keeps mqtt-packet's own parse methods, which the overrides call. Called at start-up with the
- * parser prototype the contract check verified, so nothing is looked up or checked per connection.
+ * Keeps the parse methods the overrides call: mqtt-packet's, and for strings and PUBLISH the lean
+ * ones (lean-packet-parser.ts). Called at start-up with the parser prototype the contract check
+ * verified, so nothing is looked up or checked per connection.
  */
 export function bindStrictPacketParser(prototype: ParserMethods): void {
   const { _parseString, _parseConnect, _parsePublish, _parseSubscribe, _parseUnsubscribe } = prototype;
