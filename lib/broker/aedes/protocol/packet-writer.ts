@@ -15,15 +15,18 @@ type WriteToStream = (packet: never, stream: never, options?: never) => boolean;
  *   one with properties and an alias goes to mqtt-packet with its topic and properties swapped for
  *   the write and restored right after;
  * - an MQTT 5 CONNACK says Shared Subscription Available 1 where Aedes says 0 (shared-subscriptions.ts);
- * - a PUBACK/PUBREC/PUBREL/PUBCOMP with reason code 0 (or none) and no properties is the 3.1.1
- *   packet, byte for byte [MQTT-3.4.2-1]: mqtt-packet's v5 path would add the reason code and an
- *   empty property list (two more writes, two buffers) to each.
+ * - a PUBACK/PUBREC/PUBREL/PUBCOMP with reason code 0 (or none) and no properties is written here
+ *   in one four-byte buffer, the 3.1.1 packet byte for byte [MQTT-3.4.2-1]: mqtt-packet writes it in
+ *   three pieces and, for MQTT 5, adds the reason code and an empty property list to each; a QoS 1
+ *   message costs one at each end;
  * Everything else goes to mqtt-packet as it is.
  */
 
 const INSTALLED = Symbol('packetWriter');
 const NO_ALIAS = 0;
-const V4 = Object.freeze({ protocolVersion: 4 });
+/** The first byte of each acknowledgement; PUBREL's carries its required flags 0b0010 [MQTT-3.6.1-1]. */
+const ACK_HEADERS = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;
+const ACK_BYTES = 4;
 /** Larger payloads are written beside the header rather than copied into it. */
 const COPIED_PAYLOAD_BYTES = 2048;
 const PUBLISH_HEADER = 0x30;
@@ -58,31 +61,31 @@ export function installPacketWriter(mqttPacket: { writeToStream: WriteToStream }
   const writeToStream = mqttPacket.writeToStream;
   mqttPacket.writeToStream = function (packet, stream, options) {
     const written = packet as WrittenPacket;
-    if (written.cmd === 'puback' && holdsPubacks(stream as object) && !written.reasonCode && written.properties === undefined && typeof written.messageId === 'number') {
-      holdPuback(stream as object, written.messageId, () => writeHeldPuback(packet, stream, writeToStream));
-      return true;
-    }
-    if ((options as { protocolVersion?: number } | undefined)?.protocolVersion !== 5) {
-      // 3.1.1 has no empty topic (aliases are MQTT 5): mqtt-packet refuses it, and keeps doing so.
-      if (written.cmd === 'publish' && isBarePublish(written) && written.topic !== '') return writeBarePublish(written, stream as Stream, NO_ALIAS, false);
-      return writeToStream(packet, stream, options);
-    }
+    const v5 = (options as { protocolVersion?: number } | undefined)?.protocolVersion === 5;
     switch (written.cmd) {
       case 'publish': {
+        // 3.1.1 has no empty topic (aliases are MQTT 5): mqtt-packet refuses it, and keeps doing so.
+        if (!v5) return isBarePublish(written) && written.topic !== '' ? writeBarePublish(written, stream as Stream, NO_ALIAS, false) : writeToStream(packet, stream, options);
         const aliases = topicAliasesOf(stream as object);
         const alias = aliases === undefined ? 0 : chooseTopicAlias(aliases, written as AliasedPacket);
         if (written.properties === undefined && isBarePublish(written)) return writeBarePublish(written, stream as Stream, alias, true);
         if (alias !== 0) return writeWithAlias(written as AliasedPacket, alias, stream, options as never, writeToStream);
         break;
       }
-      case 'connack':
-        advertiseSharedSubscriptions(written as never, stream as object);
-        break;
       case 'puback':
       case 'pubrec':
       case 'pubrel':
       case 'pubcomp':
-        if (!written.reasonCode && written.properties === undefined) return writeToStream(packet, stream, V4 as never);
+        if (!written.reasonCode && written.properties === undefined && isPacketIdentifier(written.messageId)) {
+          if (written.cmd === 'puback' && holdsPubacks(stream as object)) {
+            holdPuback(stream as object, written.messageId, () => writeHeldPuback(written.messageId as number, stream as Stream));
+            return true;
+          }
+          return writeAck(ACK_HEADERS[written.cmd], written.messageId, stream as Stream);
+        }
+        break;
+      case 'connack':
+        if (v5) advertiseSharedSubscriptions(written as never, stream as object);
         break;
     }
     return writeToStream(packet, stream, options);
@@ -90,9 +93,22 @@ export function installPacketWriter(mqttPacket: { writeToStream: WriteToStream }
 }
 
 /** A held PUBACK, once its message is routed: dropped if the publisher has gone meanwhile (it resends the message). */
-function writeHeldPuback(packet: never, stream: never, writeToStream: WriteToStream): void {
-  const state = stream as { destroyed?: boolean; writableEnded?: boolean };
-  if (!state.destroyed && !state.writableEnded) writeToStream(packet, stream, V4 as never);
+function writeHeldPuback(messageId: number, stream: Stream & { destroyed?: boolean; writableEnded?: boolean }): void {
+  if (!stream.destroyed && !stream.writableEnded) writeAck(ACK_HEADERS.puback, messageId, stream);
+}
+
+/** PUBACK, PUBREC, PUBREL, PUBCOMP with reason code 0 and no properties: four bytes, the same in 3.1.1 and MQTT 5 [MQTT-3.4.2-1]. */
+function writeAck(header: number, messageId: number, stream: Stream): boolean {
+  const bytes = Buffer.allocUnsafe(ACK_BYTES);
+  bytes[0] = header;
+  bytes[1] = ACK_BYTES - 2;
+  bytes[2] = messageId >> 8;
+  bytes[3] = messageId & 0xff;
+  return stream.write(bytes);
+}
+
+function isPacketIdentifier(messageId: unknown): messageId is number {
+  return typeof messageId === 'number' && Number.isInteger(messageId) && messageId > 0 && messageId <= 0xffff;
 }
 
 function isBarePublish(packet: WrittenPacket): packet is WrittenPacket & { topic: string; payload: Buffer } {
@@ -101,7 +117,7 @@ function isBarePublish(packet: WrittenPacket): packet is WrittenPacket & { topic
     typeof packet.topic === 'string' &&
     Buffer.isBuffer(packet.payload) &&
     packet.payload.length < MAX_PAYLOAD_BYTES &&
-    (qos === 0 || ((qos === 1 || qos === 2) && typeof packet.messageId === 'number' && packet.messageId > 0 && packet.messageId <= 0xffff))
+    (qos === 0 || ((qos === 1 || qos === 2) && isPacketIdentifier(packet.messageId)))
   );
 }
 
