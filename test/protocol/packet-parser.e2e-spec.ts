@@ -142,6 +142,7 @@ describe('the packet parser, whatever the framing', () => {
     it.each([
       ['[MQTT-2.2.2-2] PUBREL without its required flags', Buffer.from([0x60, 0x02, 0x00, 0x01])],
       ['[MQTT-2.2.2-2] PINGREQ with a flag set', Buffer.from([0xc1, 0x00])],
+      // Aedes would refuse it too, as a packet it has no handler for.
       ['[MQTT-2.2.1] the reserved packet type 0', Buffer.from([0x00, 0x00])],
       ['[MQTT-1.5.5] a Remaining Length of five bytes', Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])],
       ['[MQTT-2.3.1-1] a QoS 1 PUBLISH that ends inside its packet identifier', rawPacket(0x32, Buffer.concat([mqttString('short/id'), Buffer.from([0x00])]))],
