@@ -4,10 +4,16 @@
 // (targets/window-probe.js), so that each slow message is put down to a GC pause, another stall of
 // the server's loop, or neither (the kernel, the generator, or work the loop did not stall on).
 //
-//   node bench/latency-tail.js [--target=library] [--rate=5000] [--qos=0] [--window=5000]
-import { dirname } from 'node:path';
+//   node bench/latency-tail.js [--target=library] [--rate=5000] [--qos=0] [--window=5000] [--allocations]
+//
+// `--allocations` also profiles the server's heap over the window (targets/window-probe.js) and prints
+// what a message allocated, by package and by function: what the young generation has to collect.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure } from './lib/measure.js';
+import { readAllocations } from './lib/allocations.js';
 import { ensurePrivateDeps } from './lib/private-deps.js';
 import { removeTempRoot, stopAll } from './lib/processes.js';
 import { ALL_TARGETS } from './lib/targets.js';
@@ -21,6 +27,10 @@ const benchDir = dirname(fileURLToPath(import.meta.url));
 const context = { benchDir, rootDir: dirname(benchDir), deps: ensurePrivateDeps(benchDir, () => {}) };
 const scenario = { id: 'latency-tail', workload: 'latency', resolvedMetrics: [] };
 const settings = { rounds: 1, warmupMs: 600, windowMs: Number(args.window ?? 5000), publishers: 10, rate, qos, payloadSize: 64, timeline: true };
+
+// The target inherits the environment: its probe profiles the heap into this directory.
+const heapDir = 'allocations' in args ? mkdtempSync(join(tmpdir(), 'bench-heap-')) : undefined;
+if (heapDir) process.env.BENCH_HEAP_PROFILE = heapDir;
 
 const sum = (list) => list.reduce((total, [, duration]) => total + duration, 0);
 
@@ -57,7 +67,19 @@ try {
       );
     }
   }
+  if (heapDir) {
+    const [file] = readdirSync(heapDir);
+    if (!file) {
+      line('(no heap profile: not a Node target)');
+    } else {
+      const allocations = readAllocations(join(heapDir, file), outcome.raw.samples);
+      const bytes = (value) => `${Math.round(value).toLocaleString('en-US')} B`;
+      line(`allocated per message: ${bytes(allocations.bytesPerMessage)}; by package: ${allocations.byPackage.map(([name, value]) => `${name} ${bytes(value)}`).join(', ')}`);
+      for (const [where, value] of allocations.byFunction.slice(0, 15)) line(`  ${bytes(value).padStart(7)}  ${where}`);
+    }
+  }
 } finally {
+  if (heapDir) rmSync(heapDir, { recursive: true, force: true });
   await stopAll();
   removeTempRoot();
 }
