@@ -69,7 +69,7 @@ export class AedesContractError extends Error {
 
 /** mqtt-packet parser methods the adapter overrides or calls (lean and strict parser, packet size limit). */
 const PARSER_METHODS = [
-  ...new Set([...LEAN_PARSER_OVERRIDES, ...STRICT_PARSER_OVERRIDES, '_parseLength', '_emitError', '_resetState', '_parseProperties', '_parseConnack', '_parseSuback', '_parseUnsuback', '_parseDisconnect', '_parseAuth']),
+  ...new Set([...LEAN_PARSER_OVERRIDES, ...STRICT_PARSER_OVERRIDES, '_parseLength', '_emitError', '_parseConnack', '_parseSuback', '_parseUnsuback', '_parseDisconnect', '_parseAuth']),
 ];
 /** mqtt-packet parser fields the overrides read. */
 const PARSER_FIELDS = ['packet', 'error', '_list', '_states', '_stateCounter', 'settings'] as const;
