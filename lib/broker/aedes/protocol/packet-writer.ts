@@ -17,8 +17,8 @@ type WriteToStream = (packet: never, stream: never, options?: never) => boolean;
  * - an MQTT 5 CONNACK says Shared Subscription Available 1 where Aedes says 0 (shared-subscriptions.ts);
  * - a PUBACK/PUBREC/PUBREL/PUBCOMP with reason code 0 (or none) and no properties is written here
  *   in one four-byte buffer, the 3.1.1 packet byte for byte [MQTT-3.4.2-1]: mqtt-packet writes it in
- *   three pieces and, for MQTT 5, adds the reason code and an empty property list to each; a QoS 1
- *   message costs one at each end;
+ *   three pieces and, for MQTT 5, adds the reason code and an empty property list to each (a QoS 1
+ *   message costs one at each end).
  * Everything else goes to mqtt-packet as it is.
  */
 
