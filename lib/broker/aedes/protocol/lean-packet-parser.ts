@@ -97,7 +97,10 @@ export const leanParseSteps = {
   _parsePublish: parsePublish,
 };
 
-/** Before any byte is parsed: right after `Aedes#handle` made the client, whose parser has read nothing yet. */
+/**
+ * Right after `Aedes#handle` made the client: its parser reads on a later turn, so it holds no bytes yet
+ * (any it did hold would be carried over).
+ */
 export function installLeanPacketParser(client: Client): void {
   const parser = (client as unknown as { _parser: LeanParser & Record<string, unknown> })._parser;
   const received = parser._list;
