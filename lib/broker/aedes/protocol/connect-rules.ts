@@ -1,15 +1,8 @@
 import type { ConnectPacket } from 'aedes';
 import type { MqttConnectPacket } from '../../mqtt-broker.js';
 import { ConnackReturnCode } from './connection-refusal.js';
+import type { PacketBytes } from './packet-bytes.js';
 import { topicNameError } from '../../../topic/index.js';
-
-/** The part of mqtt-packet's BufferList the protocol level check reads. */
-interface ByteList {
-  readonly length: number;
-  readUInt8(offset: number): number;
-  readUInt16BE(offset: number): number;
-  toString(encoding: 'latin1', start: number, end: number): string;
-}
 
 /** The protocol levels that go with each protocol name: MQTT 3.1.1 is "MQTT" 4, MQTT 5.0 "MQTT" 5, MQTT 3.1 "MQIsdp" 3. */
 const LEVELS_OF_PROTOCOL: Readonly<Record<string, readonly number[]>> = { MQTT: [4, 5], MQIsdp: [3] };
@@ -23,7 +16,7 @@ const BRIDGE_BIT = 0x80;
  * [MQTT-3.1.2-2] requires. An unknown protocol name is left to mqtt-packet, which disconnects
  * as [MQTT-3.1.2-1] allows.
  */
-export function protocolLevelRefusal(bytes: ByteList, packetLength: number): ConnackReturnCode | undefined {
+export function protocolLevelRefusal(bytes: PacketBytes, packetLength: number): ConnackReturnCode | undefined {
   if (packetLength < 3 || bytes.length < 3) return undefined;
   const nameLength = bytes.readUInt16BE(0);
   if (nameLength + 3 > packetLength) return undefined;

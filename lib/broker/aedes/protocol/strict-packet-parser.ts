@@ -2,18 +2,10 @@ import type { Client, ConnectPacket } from 'aedes';
 import { refuseConnection } from './connection-refusal.js';
 import { connectViolation, protocolLevelRefusal } from './connect-rules.js';
 import { isWellFormedMqttString } from './mqtt-string.js';
+import type { PacketBytes } from './packet-bytes.js';
 import { takeOverSuback } from './subscription-grants.js';
 import { rewriteSharedSubscriptions, rewriteSharedUnsubscriptions } from './shared-subscriptions.js';
 import { topicFilterError } from '../../../topic/index.js';
-
-/** The bytes mqtt-packet's parser holds: a BufferList whose offset 0 is the packet's variable header. */
-interface ParserBytes {
-  readonly length: number;
-  readUInt8(offset: number): number;
-  readUInt16BE(offset: number): number;
-  slice(start: number, end: number): Buffer;
-  toString(encoding: string, start: number, end: number): string;
-}
 
 /** The packet being parsed, as far as these checks read it. */
 interface ParsedPacket {
@@ -27,7 +19,8 @@ interface ParsedPacket {
 
 /** The mqtt-packet 9 parser internals this shim overrides; checked at start-up by aedes-contract.ts. */
 interface PacketParser {
-  _list: ParserBytes;
+  /** The parser's bytes (lean-packet-parser.ts gave it them); offset 0 is the packet's variable header. */
+  _list: PacketBytes;
   _pos: number;
   packet: ParsedPacket;
   error: Error | null;
