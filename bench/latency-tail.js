@@ -26,7 +26,7 @@ const qos = Number(args.qos ?? 0);
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const context = { benchDir, rootDir: dirname(benchDir), deps: ensurePrivateDeps(benchDir, () => {}) };
 const scenario = { id: 'latency-tail', workload: 'latency', resolvedMetrics: [] };
-const settings = { rounds: 1, warmupMs: 600, windowMs: Number(args.window ?? 5000), publishers: 10, rate, qos, payloadSize: 64, timeline: true };
+const settings = { rounds: 1, warmupMs: Number(args.warmup ?? 600), windowMs: Number(args.window ?? 5000), publishers: 10, rate, qos, payloadSize: 64, timeline: true };
 
 // The target inherits the environment: its probe profiles the heap into this directory.
 const heapDir = 'allocations' in args ? mkdtempSync(join(tmpdir(), 'bench-heap-')) : undefined;

@@ -3,6 +3,7 @@ import { Duplex } from 'node:stream';
 import type { MqttTrafficTotals } from '../metrics/traffic-totals.js';
 import type { WritableChunk } from './binary-frame.js';
 import type { ConnectionTimers } from './connection-timers.js';
+import { keepBytes, readIntoSharedBuffer } from './shared-read-buffer.js';
 import type { TransportConnection } from './transport-connection.js';
 import { flushAtTurnEnd } from './turn-flush.js';
 
@@ -24,8 +25,9 @@ const HIGH_WATER_MARK = 64 * 1024;
 const OWNER = Symbol('mqttTcpConnection');
 type OwnedSocket = Socket & { [OWNER]: MqttTcpConnection };
 
-function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+function onSocketData(this: OwnedSocket, chunk: Buffer): boolean {
   this[OWNER].onData(chunk);
+  return true;
 }
 
 function onSocketEnd(this: OwnedSocket): void {
@@ -61,6 +63,8 @@ export class MqttTcpConnection extends Duplex implements TransportConnection {
   /** Packets encoded in this event-loop turn, not yet written: one, or several in an array; none between turns. */
   private pending: Buffer | Buffer[] | undefined;
   private pendingBytes = 0;
+  /** The socket reads into the process' shared buffer (shared-read-buffer.ts): what is pushed is a copy. */
+  private readonly lentReads: boolean;
 
   constructor(
     private readonly socket: Socket,
@@ -73,10 +77,11 @@ export class MqttTcpConnection extends Duplex implements TransportConnection {
     this.deadline = Date.now() + limits.connectTimeout;
     timers.add(this);
     (socket as OwnedSocket)[OWNER] = this;
+    this.lentReads = readIntoSharedBuffer(socket as OwnedSocket, onSocketData);
     socket.setTimeout(0);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, TCP_KEEPALIVE_DELAY_MS);
-    socket.on('data', onSocketData);
+    if (!this.lentReads) socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);
     socket.on('error', onSocketError);
@@ -95,7 +100,7 @@ export class MqttTcpConnection extends Duplex implements TransportConnection {
       return;
     }
     this.traffic.bytesReceived += chunk.length;
-    if (!this.push(chunk)) this.socket.pause();
+    if (!this.push(this.lentReads ? keepBytes(chunk) : chunk)) this.socket.pause();
   }
 
   markConnected(): void {

@@ -10,6 +10,7 @@ import type { ResolvedMqttWsOptions } from '../mqtt-ws-options.validator.js';
 import { MqttExplorer } from '../mqtt.explorer.js';
 import { MqttWebSocketServer, type MqttTransportStats } from './mqtt-websocket.server.js';
 import { hostOf, MqttTcpServer } from './mqtt-tcp.server.js';
+import { readsThroughSharedBuffer } from './shared-read-buffer.js';
 import { UpgradeRouter } from './upgrade-router.js';
 
 /**
@@ -82,6 +83,13 @@ export class MqttWsListener implements OnApplicationBootstrap, BeforeApplication
   async onApplicationBootstrap(): Promise<void> {
     const { messages, events } = this.explorer.boundHandlers;
     this.logger.log(`Bound ${messages} MQTT message handler${messages === 1 ? '' : 's'} (@MqttSubscribe) and ${events} event handler${events === 1 ? '' : 's'} (@OnMqttEvent)`);
+    if (!readsThroughSharedBuffer()) {
+      this.logger.warn(
+        `Node.js ${process.version} has not the socket read hooks of net.connect({ onread }) where this module looks for them ` +
+          "(docs/design.md, \"Reads into one shared buffer\"): connections read through 'data' events, one buffer per read. Everything works; " +
+          'please report the Node.js version.',
+      );
+    }
     try {
       await Promise.all(this.tcpServers.map((server) => server.listen()));
       if (this.options.port !== undefined) await this.listenOnDedicatedPort();

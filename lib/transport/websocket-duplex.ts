@@ -6,6 +6,7 @@ import { CloseCode, closeCodeOf, withCloseCode } from './close-codes.js';
 import type { ConnectionTimers } from './connection-timers.js';
 import type { TransportConnection } from './transport-connection.js';
 import { Opcode, WebSocketFrameReader, type FrameSink } from './websocket-frame-reader.js';
+import { readIntoSharedBuffer } from './shared-read-buffer.js';
 import { flushAtTurnEnd } from './turn-flush.js';
 
 /** What a connection may make the server hold, and for how long (docs/security.md, "Budgets"). */
@@ -37,10 +38,11 @@ const oneChunk: WritableChunk[] = [{ chunk: EMPTY, encoding: 'buffer' }];
 const OWNER = Symbol('mqttWebSocket');
 type OwnedSocket = Socket & { [OWNER]: WebSocketDuplex };
 
-function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+function onSocketData(this: OwnedSocket, chunk: Buffer): boolean {
   const connection = this[OWNER];
   connection.alive = true;
   connection.reader.read(chunk);
+  return true;
 }
 
 function onSocketEnd(this: OwnedSocket): void {
@@ -99,19 +101,22 @@ export class WebSocketDuplex extends Duplex implements FrameSink, TransportConne
     private readonly traffic: MqttTrafficTotals,
   ) {
     super({ allowHalfOpen: false, decodeStrings: false, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
-    this.reader = new WebSocketFrameReader(this, limits.maxPreConnectPayload, limits.maxPreConnectPayload);
+    (socket as OwnedSocket)[OWNER] = this;
+    const lentChunks = readIntoSharedBuffer(socket as OwnedSocket, onSocketData);
+    this.reader = new WebSocketFrameReader(this, limits.maxPreConnectPayload, limits.maxPreConnectPayload, lentChunks);
     this.deadline = Date.now() + limits.connectTimeout;
     timers.add(this);
-    (socket as OwnedSocket)[OWNER] = this;
     socket.setTimeout(0);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, TCP_KEEPALIVE_DELAY_MS);
-    socket.on('data', onSocketData);
+    if (!lentChunks) socket.on('data', onSocketData);
     // The HTTP server's sockets allow half-open connections, so the peer's FIN is only 'end'.
     socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);
     socket.on('error', onSocketError);
     if (head.length > 0) this.reader.read(head);
+    // Bytes the socket read before it was handed over, which its Readable side still holds.
+    if (lentChunks) for (let chunk: Buffer | null; socket.readableLength > 0 && (chunk = socket.read() as Buffer | null) !== null; ) this.reader.read(chunk);
     socket.resume();
   }
 

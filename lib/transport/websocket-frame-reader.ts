@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { CloseCode, isSendableCloseCode } from './close-codes.js';
+import { keepBytes } from './shared-read-buffer.js';
 import { unmask } from './unmask.js';
 
 export { CloseCode };
@@ -9,7 +10,7 @@ export const Opcode = { Continuation: 0x0, Text: 0x1, Binary: 0x2, Close: 0x8, P
 
 /** What the reader hands on: a binary message's bytes, control frames, and the reason to stop. */
 export interface FrameSink {
-  /** Bytes of a binary message, unmasked, as they arrive: MQTT does not care where frames split its packets. */
+  /** Bytes of a binary message, unmasked, as they arrive: MQTT does not care where frames split its packets. The sink may keep them. */
   onPayload(bytes: Buffer): void;
   onPing(payload: Buffer): void;
   onPong(): void;
@@ -28,7 +29,10 @@ const MAX_SAFE_HIGH_WORD = 0x1fffff;
  * no copy on the hot path. The payloads of the frames of one chunk are moved together in place,
  * over the frame headers between them, and handed on as one slice: a message in many small
  * fragments costs one object per TCP read, not one per fragment. Only a frame header cut between
- * two chunks, and a control frame's payload (at most 125 bytes), are ever copied.
+ * two chunks, and a control frame's payload (at most 125 bytes), are ever copied. With `lentChunks`
+ * (the socket reads into a shared buffer, shared-read-buffer.ts) a chunk is valid only during
+ * `read()`: the payload of each chunk is then copied once, as it is handed on, and whatever is kept
+ * for the next chunk is copied too.
  */
 export class WebSocketFrameReader {
   private partialHeader: Buffer | undefined;
@@ -53,6 +57,7 @@ export class WebSocketFrameReader {
     private readonly sink: FrameSink,
     private maxMessage: number,
     private byteBudget: number,
+    private readonly lentChunks = false,
   ) {}
 
   /** New limits, from the next frame on (the CONNECT was accepted). */
@@ -78,13 +83,13 @@ export class WebSocketFrameReader {
         if (headerLength === 0) {
           if (this.failed) return;
           // Not enough bytes for the header yet; the run lies before it, so it stays intact.
-          this.partialHeader = chunk.subarray(offset);
+          this.partialHeader = this.lentChunks ? keepBytes(chunk.subarray(offset)) : chunk.subarray(offset);
           break;
         }
         offset += headerLength;
         if (this.remaining === 0) {
           if (this.opcode >= Opcode.Close) {
-            if (runStart >= 0) this.sink.onPayload(chunk.subarray(runStart, runEnd));
+            if (runStart >= 0) this.handOn(chunk, runStart, runEnd);
             runStart = -1;
             this.onControlFrame(EMPTY);
           }
@@ -110,8 +115,9 @@ export class WebSocketFrameReader {
       } else {
         offset += take;
         this.control = this.control === undefined ? bytes : Buffer.concat([this.control, bytes]);
+        if (this.remaining > 0 && this.lentChunks && this.control === bytes) this.control = keepBytes(bytes);
         if (this.remaining === 0) {
-          if (runStart >= 0) this.sink.onPayload(chunk.subarray(runStart, runEnd));
+          if (runStart >= 0) this.handOn(chunk, runStart, runEnd);
           runStart = -1;
           const payload = this.control;
           this.control = undefined;
@@ -120,7 +126,12 @@ export class WebSocketFrameReader {
         }
       }
     }
-    if (runStart >= 0) this.sink.onPayload(chunk.subarray(runStart, runEnd));
+    if (runStart >= 0) this.handOn(chunk, runStart, runEnd);
+  }
+
+  private handOn(chunk: Buffer, start: number, end: number): void {
+    const payload = chunk.subarray(start, end);
+    this.sink.onPayload(this.lentChunks ? keepBytes(payload) : payload);
   }
 
   /** Reads one frame header at `offset` and returns its length, or 0 when it is incomplete or invalid. */

@@ -1,0 +1,180 @@
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import type { Socket } from 'node:net';
+import mqttPacket, { type Packet } from 'mqtt-packet';
+import { MqttWsModule } from '../../lib/index.js';
+import { readsThroughSharedBuffer } from '../../lib/transport/shared-read-buffer.js';
+import { TestClient } from '../utils/mqtt-client.js';
+import { RawWebSocket } from '../utils/raw-websocket.js';
+import { RecordingLogger, rawSocket, startTcpApp } from './tcp-utils.js';
+
+/**
+ * Plain TCP sockets read into one buffer shared by every connection (docs/design.md, "Reads into
+ * one shared buffer"): whatever the server keeps of a read past it must be a copy. Each test cuts
+ * something between two reads of one connection and has another connection's read land in between,
+ * which overwrites the shared buffer: a frame header, a ping's payload, an MQTT packet.
+ */
+const BINARY = 0x2;
+const PING = 0x9;
+const PONG = 0xa;
+
+const encode = (packet: Record<string, unknown>) => mqttPacket.generate(packet as unknown as Packet);
+const connectPacket = (clientId: string) => encode({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 });
+const PINGREQ = encode({ cmd: 'pingreq' });
+/** A payload no other read of these tests holds, so that bytes of another read cannot pass for it. */
+const PAYLOAD = Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 7 + 13) & 0xff));
+
+function packetsOf(frames: { opcode: number; payload: Buffer }[]): Packet[] {
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const packets: Packet[] = [];
+  parser.on('packet', (packet: Packet) => packets.push(packet));
+  for (const frame of frames) if (frame.opcode === BINARY) parser.parse(frame.payload);
+  return packets;
+}
+
+/** A WebSocket peer past its CONNACK. */
+async function connectedPeer(port: number, clientId: string): Promise<RawWebSocket> {
+  const peer = await RawWebSocket.open(port);
+  peer.write(RawWebSocket.frame(BINARY, connectPacket(clientId)));
+  const [connack] = packetsOf(await peer.waitForFrames(1));
+  expect(connack).toMatchObject({ cmd: 'connack', returnCode: 0 });
+  return peer;
+}
+
+/**
+ * A read of another connection, done: its PINGRESP came back, so the server has read it, and read
+ * before it whatever the other peer had written earlier (one poll phase reads every ready socket,
+ * and answers leave at the turn's end).
+ */
+async function interposeWebSocketRead(other: RawWebSocket): Promise<void> {
+  const seen = other.frames.length;
+  other.write(RawWebSocket.frame(BINARY, PINGREQ));
+  expect(packetsOf((await other.waitForFrames(seen + 1)).slice(seen))[0]).toMatchObject({ cmd: 'pingresp' });
+}
+
+describe('transport: reads into one shared buffer', () => {
+  it('has the hooks it needs on this Node, and says nothing about them at start-up', async () => {
+    expect(readsThroughSharedBuffer()).toBe(true);
+    const logger = new RecordingLogger();
+    const { app } = await startTcpApp({ imports: [MqttWsModule.forRoot({})] }, logger);
+    try {
+      expect(logger.lines.some((line) => line.includes('read hooks'))).toBe(false);
+      expect(logger.lines.some((line) => line.includes('MQTT over WebSocket'))).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+
+  describe('WebSocket', () => {
+    let app: INestApplication;
+    let port: number;
+    let url: string;
+    let other: RawWebSocket;
+    let subscriber: TestClient;
+
+    beforeAll(async () => {
+      const started = await startTcpApp({ imports: [MqttWsModule.forRoot({})] });
+      app = started.app;
+      url = started.ws!;
+      port = Number(new URL(url).port);
+      other = await connectedPeer(port, 'interposer');
+      subscriber = await TestClient.connect(url, { clientId: 'lent-subscriber' });
+      await subscriber.subscribe('lent/#', 0);
+    });
+
+    afterAll(async () => {
+      other.destroy();
+      await subscriber.end();
+      await app.close();
+    });
+
+    it('keeps a frame header cut between two reads', async () => {
+      const peer = await RawWebSocket.open(port);
+      const frame = RawWebSocket.frame(BINARY, connectPacket('cut-header'));
+      // Two bytes and one of the mask: too short for the six-byte header, kept for the next read.
+      peer.write(frame.subarray(0, 3));
+      await interposeWebSocketRead(other);
+      peer.write(frame.subarray(3));
+      const [connack] = packetsOf(await peer.waitForFrames(1));
+      expect(connack).toMatchObject({ cmd: 'connack', returnCode: 0 });
+      peer.destroy();
+    });
+
+    it("keeps a ping's payload cut between two reads, and answers with all of it", async () => {
+      const peer = await connectedPeer(port, 'cut-ping');
+      const payload = PAYLOAD.subarray(0, 100);
+      const frame = RawWebSocket.frame(PING, payload);
+      peer.write(frame.subarray(0, 6 + 40));
+      await interposeWebSocketRead(other);
+      peer.write(frame.subarray(6 + 40));
+      const frames = await peer.waitForFrames(2);
+      expect(frames[1].opcode).toBe(PONG);
+      expect(frames[1].payload.equals(payload)).toBe(true);
+      peer.destroy();
+    });
+
+    it('keeps a PUBLISH cut between two reads, inside one frame, and delivers its payload intact', async () => {
+      const peer = await connectedPeer(port, 'cut-publish');
+      const frame = RawWebSocket.frame(BINARY, encode({ cmd: 'publish', topic: 'lent/ws', payload: PAYLOAD, qos: 0, retain: false, dup: false }));
+      peer.write(frame.subarray(0, 60));
+      await interposeWebSocketRead(other);
+      peer.write(frame.subarray(60));
+      await subscriber.waitFor(1, 'lent/ws');
+      expect(subscriber.received('lent/ws')[0].payload.equals(PAYLOAD)).toBe(true);
+      peer.destroy();
+    });
+  });
+
+  describe('TCP listener', () => {
+    let app: INestApplication;
+    let mqttUrl: string;
+    let subscriber: TestClient;
+
+    beforeAll(async () => {
+      const started = await startTcpApp({ imports: [MqttWsModule.forRoot({ tcp: { port: 0, host: '127.0.0.1' } })] });
+      app = started.app;
+      mqttUrl = started.mqtt!;
+      subscriber = await TestClient.connect(started.ws!, { clientId: 'lent-tcp-subscriber' });
+      await subscriber.subscribe('lent/#', 0);
+    });
+
+    afterAll(async () => {
+      await subscriber.end();
+      await app.close();
+    });
+
+    /** A raw MQTT peer on TCP past its CONNACK, with what the server sent it so far. */
+    async function connectedTcpPeer(clientId: string): Promise<{ socket: Socket; next: () => Promise<Packet> }> {
+      const socket = await rawSocket(mqttUrl);
+      const parser = mqttPacket.parser({ protocolVersion: 4 });
+      const packets: Packet[] = [];
+      let waiting: (() => void) | undefined;
+      parser.on('packet', (packet: Packet) => {
+        packets.push(packet);
+        waiting?.();
+      });
+      socket.on('data', (chunk: Buffer) => parser.parse(chunk));
+      const next = async () => {
+        while (packets.length === 0) await new Promise<void>((resolve) => (waiting = resolve));
+        return packets.shift()!;
+      };
+      socket.write(connectPacket(clientId));
+      expect(await next()).toMatchObject({ cmd: 'connack', returnCode: 0 });
+      return { socket, next };
+    }
+
+    it('keeps a PUBLISH cut between two reads and delivers its payload intact', async () => {
+      const publisher = await connectedTcpPeer('tcp-cut-publish');
+      const interposer = await connectedTcpPeer('tcp-interposer');
+      const publish = encode({ cmd: 'publish', topic: 'lent/tcp', payload: PAYLOAD, qos: 0, retain: false, dup: false });
+      publisher.socket.write(publish.subarray(0, 50));
+      interposer.socket.write(PINGREQ);
+      expect(await interposer.next()).toMatchObject({ cmd: 'pingresp' });
+      publisher.socket.write(publish.subarray(50));
+      await subscriber.waitFor(1, 'lent/tcp');
+      expect(subscriber.received('lent/tcp')[0].payload.equals(PAYLOAD)).toBe(true);
+      publisher.socket.destroy();
+      interposer.socket.destroy();
+    });
+  });
+});
