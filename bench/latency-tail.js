@@ -4,10 +4,11 @@
 // (targets/window-probe.js), so that each slow message is put down to a GC pause, another stall of
 // the server's loop, or neither (the kernel, the generator, or work the loop did not stall on).
 //
-//   node bench/latency-tail.js [--target=library] [--rate=5000] [--qos=0] [--window=5000] [--allocations]
+//   node bench/latency-tail.js [--target=library] [--rate=5000] [--qos=0] [--window=5000] [--warmup=3000] [--allocations]
 //
 // `--allocations` also profiles the server's heap over the window (targets/window-probe.js) and prints
 // what a message allocated, by package and by function: what the young generation has to collect.
+// `--warmup` is the time before the window, 3 s by default as in the latency scenarios (lib/scenarios.js).
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,6 +17,7 @@ import { measure } from './lib/measure.js';
 import { readAllocations } from './lib/allocations.js';
 import { ensurePrivateDeps } from './lib/private-deps.js';
 import { removeTempRoot, stopAll } from './lib/processes.js';
+import { STEADY_STATE_WARMUP_MS } from './lib/scenarios.js';
 import { ALL_TARGETS } from './lib/targets.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=')));
@@ -26,7 +28,7 @@ const qos = Number(args.qos ?? 0);
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const context = { benchDir, rootDir: dirname(benchDir), deps: ensurePrivateDeps(benchDir, () => {}) };
 const scenario = { id: 'latency-tail', workload: 'latency', resolvedMetrics: [] };
-const settings = { rounds: 1, warmupMs: Number(args.warmup ?? 600), windowMs: Number(args.window ?? 5000), publishers: 10, rate, qos, payloadSize: 64, timeline: true };
+const settings = { rounds: 1, warmupMs: Number(args.warmup ?? STEADY_STATE_WARMUP_MS), windowMs: Number(args.window ?? 5000), publishers: 10, rate, qos, payloadSize: 64, timeline: true };
 
 // The target inherits the environment: its probe profiles the heap into this directory.
 const heapDir = 'allocations' in args ? mkdtempSync(join(tmpdir(), 'bench-heap-')) : undefined;
