@@ -1,12 +1,11 @@
 import 'reflect-metadata';
 import { type INestApplication } from '@nestjs/common';
-import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { MqttBroker } from '../lib/broker/mqtt-broker.js';
 import { MqttWsModule } from '../lib/index.js';
 import { startApp } from './utils/app.js';
 import { TestClient } from './utils/mqtt-client.js';
 import { RawMqttSocket } from './utils/raw-mqtt-socket.js';
-import { expectedAccept, RawWebSocket } from './utils/raw-websocket.js';
+import { expectedAccept, packetsOf, RawWebSocket } from './utils/raw-websocket.js';
 import { brokerOf } from './utils/broker.js';
 
 const BINARY = 0x2;
@@ -19,13 +18,6 @@ function connectPacket(clientId: string): Buffer {
   return RawMqttSocket.encode({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 });
 }
 
-function packetsOf(frames: { opcode: number; payload: Buffer }[]): Packet[] {
-  const parser = mqttPacket.parser({ protocolVersion: 4 });
-  const packets: Packet[] = [];
-  parser.on('packet', (packet: Packet) => packets.push(packet));
-  for (const frame of frames) if (frame.opcode === BINARY) parser.parse(frame.payload);
-  return packets;
-}
 
 function closePayload(code: number, reason = ''): Buffer {
   const payload = Buffer.alloc(2 + Buffer.byteLength(reason));

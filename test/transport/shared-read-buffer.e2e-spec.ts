@@ -5,7 +5,7 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 import { MqttWsModule } from '../../lib/index.js';
 import { readsThroughSharedBuffer } from '../../lib/transport/shared-read-buffer.js';
 import { TestClient } from '../utils/mqtt-client.js';
-import { RawWebSocket } from '../utils/raw-websocket.js';
+import { packetsOf, RawWebSocket } from '../utils/raw-websocket.js';
 import { RecordingLogger, rawSocket, startTcpApp } from './tcp-utils.js';
 
 /**
@@ -24,13 +24,6 @@ const PINGREQ = encode({ cmd: 'pingreq' });
 /** A payload no other read of these tests holds, so that bytes of another read cannot pass for it. */
 const PAYLOAD = Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 7 + 13) & 0xff));
 
-function packetsOf(frames: { opcode: number; payload: Buffer }[]): Packet[] {
-  const parser = mqttPacket.parser({ protocolVersion: 4 });
-  const packets: Packet[] = [];
-  parser.on('packet', (packet: Packet) => packets.push(packet));
-  for (const frame of frames) if (frame.opcode === BINARY) parser.parse(frame.payload);
-  return packets;
-}
 
 /** A WebSocket peer past its CONNACK. */
 async function connectedPeer(port: number, clientId: string): Promise<RawWebSocket> {

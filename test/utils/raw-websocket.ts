@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import mqttPacket, { type Packet } from 'mqtt-packet';
 
 export interface ReceivedFrame {
   fin: boolean;
@@ -11,6 +12,15 @@ export interface ReceivedFrame {
 export interface HandshakeAnswer {
   status: number;
   headers: Record<string, string>;
+}
+
+/** The MQTT 3.1.1 packets in the binary frames of `frames`, in order. */
+export function packetsOf(frames: readonly { opcode: number; payload: Buffer }[]): Packet[] {
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const packets: Packet[] = [];
+  parser.on('packet', (packet: Packet) => packets.push(packet));
+  for (const frame of frames) if (frame.opcode === 0x2) parser.parse(frame.payload);
+  return packets;
 }
 
 /** RFC 6455 §1.3. */
