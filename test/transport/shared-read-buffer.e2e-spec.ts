@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { Socket } from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { MqttWsModule } from '../../lib/index.js';
+import { MqttWsListener } from '../../lib/transport/mqtt-ws.listener.js';
 import { readsThroughSharedBuffer } from '../../lib/transport/shared-read-buffer.js';
 import { TestClient } from '../utils/mqtt-client.js';
 import { packetsOf, RawWebSocket } from '../utils/raw-websocket.js';
@@ -24,6 +25,37 @@ const PINGREQ = encode({ cmd: 'pingreq' });
 /** A payload no other read of these tests holds, so that bytes of another read cannot pass for it. */
 const PAYLOAD = Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 7 + 13) & 0xff));
 
+
+/** A burst far larger than a connection's readable buffer (64 KiB): QoS 0 PUBLISHes of 1 KiB, numbered in their payloads. */
+const BURST_MESSAGES = 2000;
+function burstPackets(topic: string): Buffer[] {
+  return Array.from({ length: BURST_MESSAGES }, (_, i) => {
+    const payload = Buffer.alloc(1024, i & 0xff);
+    payload.writeUInt32BE(i, 0);
+    return encode({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false });
+  });
+}
+
+/**
+ * Waits for the whole burst at the subscriber, in order, and returns the most the server held
+ * unparsed while it came (sampled at each delivery): a server that did not stop reading a peer
+ * whose bytes it cannot parse as fast as they come would hold most of the burst.
+ */
+async function receiveBurst(app: INestApplication, subscriber: TestClient, topic: string): Promise<number> {
+  const listener = app.get(MqttWsListener);
+  let mostHeld = 0;
+  const sample = () => (mostHeld = Math.max(mostHeld, listener.transportStats.readableBytes));
+  subscriber.client.on('message', sample);
+  try {
+    const received = await subscriber.waitFor(BURST_MESSAGES, topic);
+    expect(received.map((message) => message.payload.readUInt32BE(0))).toEqual(Array.from({ length: BURST_MESSAGES }, (_, i) => i));
+  } finally {
+    subscriber.client.off('message', sample);
+  }
+  return mostHeld;
+}
+/** Two readable buffers' worth: the 64 KiB the stream holds, and the one read that took it past that. */
+const MOST_HELD = 2 * 64 * 1024;
 
 /** A WebSocket peer past its CONNACK. */
 async function connectedPeer(port: number, clientId: string): Promise<RawWebSocket> {
@@ -116,6 +148,13 @@ describe('transport: reads into one shared buffer', () => {
       expect(subscriber.received('lent/ws')[0].payload.equals(PAYLOAD)).toBe(true);
       peer.destroy();
     });
+
+    it('stops reading a peer that sends faster than the broker parses, and reads on: a 2 MiB burst arrives whole and in order', async () => {
+      const peer = await connectedPeer(port, 'ws-burst');
+      peer.write(Buffer.concat(burstPackets('lent/ws-burst').map((packet) => RawWebSocket.frame(BINARY, packet))));
+      expect(await receiveBurst(app, subscriber, 'lent/ws-burst')).toBeLessThanOrEqual(MOST_HELD);
+      peer.destroy();
+    });
   });
 
   describe('TCP listener', () => {
@@ -168,6 +207,13 @@ describe('transport: reads into one shared buffer', () => {
       expect(subscriber.received('lent/tcp')[0].payload.equals(PAYLOAD)).toBe(true);
       publisher.socket.destroy();
       interposer.socket.destroy();
+    });
+
+    it('stops reading a peer that sends faster than the broker parses, and reads on: a 2 MiB burst arrives whole and in order', async () => {
+      const publisher = await connectedTcpPeer('tcp-burst');
+      publisher.socket.write(Buffer.concat(burstPackets('lent/tcp-burst')));
+      expect(await receiveBurst(app, subscriber, 'lent/tcp-burst')).toBeLessThanOrEqual(MOST_HELD);
+      publisher.socket.destroy();
     });
   });
 });
