@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import type { Socket } from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import { MqttWsModule } from '../../lib/index.js';
+import { MqttWsModule, type MqttAuthPolicy } from '../../lib/index.js';
 import { MqttWsListener } from '../../lib/transport/mqtt-ws.listener.js';
 import { readsThroughSharedBuffer } from '../../lib/transport/shared-read-buffer.js';
 import { TestClient } from '../utils/mqtt-client.js';
@@ -36,25 +36,32 @@ function burstPackets(topic: string): Buffer[] {
   });
 }
 
-/**
- * Waits for the whole burst at the subscriber, in order, and returns the most the server held
- * unparsed while it came (sampled at each delivery): a server that did not stop reading a peer
- * whose bytes it cannot parse as fast as they come would hold most of the burst.
- */
-async function receiveBurst(app: INestApplication, subscriber: TestClient, topic: string): Promise<number> {
-  const listener = app.get(MqttWsListener);
-  let mostHeld = 0;
-  const sample = () => (mostHeld = Math.max(mostHeld, listener.transportStats.readableBytes));
-  subscriber.client.on('message', sample);
-  try {
-    const received = await subscriber.waitFor(BURST_MESSAGES, topic);
-    expect(received.map((message) => message.payload.readUInt32BE(0))).toEqual(Array.from({ length: BURST_MESSAGES }, (_, i) => i));
-  } finally {
-    subscriber.client.off('message', sample);
+/** Holds every PUBLISH at its authorization while held: the broker then reads no further than its buffers allow. */
+class PublishGate implements MqttAuthPolicy {
+  private held: Promise<void> | undefined;
+  private open: (() => void) | undefined;
+
+  authorizePublish(): boolean | Promise<boolean> {
+    return this.held === undefined ? true : this.held.then(() => true);
   }
-  return mostHeld;
+
+  hold(): void {
+    this.held = new Promise((resolve) => (this.open = resolve));
+  }
+
+  release(): void {
+    this.held = undefined;
+    this.open?.();
+  }
 }
-/** Two readable buffers' worth: the 64 KiB the stream holds, and the one read that took it past that. */
+
+/** The burst arrives whole and in order once the gate opens. */
+async function expectWholeBurst(subscriber: TestClient, topic: string): Promise<void> {
+  const received = await subscriber.waitFor(BURST_MESSAGES, topic);
+  expect(received.map((message) => message.payload.readUInt32BE(0))).toEqual(Array.from({ length: BURST_MESSAGES }, (_, i) => i));
+}
+
+/** Two readable buffers' worth: the 64 KiB the stream holds, and the one read (at most 64 KiB) that took it past that. */
 const MOST_HELD = 2 * 64 * 1024;
 
 /** A WebSocket peer past its CONNACK. */
@@ -96,9 +103,10 @@ describe('transport: reads into one shared buffer', () => {
     let url: string;
     let other: RawWebSocket;
     let subscriber: TestClient;
+    const gate = new PublishGate();
 
     beforeAll(async () => {
-      const started = await startTcpApp({ imports: [MqttWsModule.forRoot({})] });
+      const started = await startTcpApp({ imports: [MqttWsModule.forRoot({ auth: { useValue: gate } })] });
       app = started.app;
       url = started.ws!;
       port = Number(new URL(url).port);
@@ -151,8 +159,14 @@ describe('transport: reads into one shared buffer', () => {
 
     it('stops reading a peer that sends faster than the broker parses, and reads on: a 2 MiB burst arrives whole and in order', async () => {
       const peer = await connectedPeer(port, 'ws-burst');
+      gate.hold();
       peer.write(Buffer.concat(burstPackets('lent/ws-burst').map((packet) => RawWebSocket.frame(BINARY, packet))));
-      expect(await receiveBurst(app, subscriber, 'lent/ws-burst')).toBeLessThanOrEqual(MOST_HELD);
+      await interposeWebSocketRead(other);
+      const held = app.get(MqttWsListener).transportStats.readableBytes;
+      gate.release();
+      await expectWholeBurst(subscriber, 'lent/ws-burst');
+      expect(held).toBeGreaterThan(0);
+      expect(held).toBeLessThanOrEqual(MOST_HELD);
       peer.destroy();
     });
   });
@@ -161,9 +175,10 @@ describe('transport: reads into one shared buffer', () => {
     let app: INestApplication;
     let mqttUrl: string;
     let subscriber: TestClient;
+    const gate = new PublishGate();
 
     beforeAll(async () => {
-      const started = await startTcpApp({ imports: [MqttWsModule.forRoot({ tcp: { port: 0, host: '127.0.0.1' } })] });
+      const started = await startTcpApp({ imports: [MqttWsModule.forRoot({ tcp: { port: 0, host: '127.0.0.1' }, auth: { useValue: gate } })] });
       app = started.app;
       mqttUrl = started.mqtt!;
       subscriber = await TestClient.connect(started.ws!, { clientId: 'lent-tcp-subscriber' });
@@ -211,9 +226,18 @@ describe('transport: reads into one shared buffer', () => {
 
     it('stops reading a peer that sends faster than the broker parses, and reads on: a 2 MiB burst arrives whole and in order', async () => {
       const publisher = await connectedTcpPeer('tcp-burst');
+      const interposer = await connectedTcpPeer('tcp-burst-interposer');
+      gate.hold();
       publisher.socket.write(Buffer.concat(burstPackets('lent/tcp-burst')));
-      expect(await receiveBurst(app, subscriber, 'lent/tcp-burst')).toBeLessThanOrEqual(MOST_HELD);
+      interposer.socket.write(PINGREQ);
+      expect(await interposer.next()).toMatchObject({ cmd: 'pingresp' });
+      const held = app.get(MqttWsListener).transportStats.readableBytes;
+      gate.release();
+      await expectWholeBurst(subscriber, 'lent/tcp-burst');
+      expect(held).toBeGreaterThan(0);
+      expect(held).toBeLessThanOrEqual(MOST_HELD);
       publisher.socket.destroy();
+      interposer.socket.destroy();
     });
   });
 });
