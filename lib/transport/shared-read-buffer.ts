@@ -61,10 +61,10 @@ function lengthCallbackOf<S extends Socket>(reader: LentBytesReader<S>): (this: 
   return callback;
 }
 
-/** A copy of lent bytes, to keep: from Node's shared pool when small, so no ArrayBuffer of its own. */
-export function keepBytes(bytes: Buffer): Buffer {
-  const kept = Buffer.allocUnsafe(bytes.length);
-  bytes.copy(kept, 0, 0, bytes.length);
+/** A copy of lent bytes (`source[start, end)`), to keep: from Node's shared pool when small, so no ArrayBuffer of its own. */
+export function keepBytes(source: Buffer, start = 0, end = source.length): Buffer {
+  const kept = Buffer.allocUnsafe(end - start);
+  source.copy(kept, 0, start, end);
   return kept;
 }
 

@@ -25,8 +25,7 @@ const MAX_SAFE_HIGH_WORD = 0x1fffff;
 
 /**
  * Reads the frames a client sends (RFC 6455 §5) from the TCP byte stream. Payloads are unmasked
- * in place and handed on without waiting for the rest of the frame or message: no buffering and
- * no copy on the hot path. The payloads of the frames of one chunk are moved together in place,
+ * in place and handed on without waiting for the rest of the frame or message: no buffering. The payloads of the frames of one chunk are moved together in place,
  * over the frame headers between them, and handed on as one slice: a message in many small
  * fragments costs one object per TCP read, not one per fragment. Only a frame header cut between
  * two chunks, and a control frame's payload (at most 125 bytes), are ever copied. With `lentChunks`
@@ -83,7 +82,7 @@ export class WebSocketFrameReader {
         if (headerLength === 0) {
           if (this.failed) return;
           // Not enough bytes for the header yet; the run lies before it, so it stays intact.
-          this.partialHeader = this.lentChunks ? keepBytes(chunk.subarray(offset)) : chunk.subarray(offset);
+          this.partialHeader = this.lentChunks ? keepBytes(chunk, offset) : chunk.subarray(offset);
           break;
         }
         offset += headerLength;
@@ -130,8 +129,7 @@ export class WebSocketFrameReader {
   }
 
   private handOn(chunk: Buffer, start: number, end: number): void {
-    const payload = chunk.subarray(start, end);
-    this.sink.onPayload(this.lentChunks ? keepBytes(payload) : payload);
+    this.sink.onPayload(this.lentChunks ? keepBytes(chunk, start, end) : chunk.subarray(start, end));
   }
 
   /** Reads one frame header at `offset` and returns its length, or 0 when it is incomplete or invalid. */
