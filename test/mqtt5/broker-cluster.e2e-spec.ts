@@ -79,16 +79,14 @@ describeWithRedis('MQTT 5.0 across instances on Redis', () => {
     await publisher.publish('v5c/queued', 'expires', { qos: 1, properties: { messageExpiryInterval: 1 } });
     await publisher.publish('v5c/queued', 'stays', { qos: 1, properties: { messageExpiryInterval: 300 } });
     await new Promise((resolve) => setTimeout(resolve, 2100));
-    const resumed = mqtt.connect(b.url, { ...V5, reconnectPeriod: 0, clientId: 's-roam', clean: false, properties: { sessionExpiryInterval: 60 } });
-    const payloads: string[] = [];
-    const connack = await new Promise<mqtt.IConnackPacket>((resolve) => resumed.once('connect', resolve));
-    await new Promise<void>((resolve) => resumed.on('message', (_topic, payload) => (payloads.push(payload.toString()), resolve())));
-    // The delivery may come before the PUBACK (MQTT allows either order; acknowledgeAfterRouting sends it): listen first.
-    const marker = new Promise<void>((resolve) => resumed.on('message', (_topic, payload) => payload.toString() === 'marker' && resolve()));
-    await resumed.publishAsync('v5c/queued', 'marker', { qos: 1 });
-    await marker;
-    await resumed.endAsync();
-    expect(connack.sessionPresent).toBe(true);
-    expect(payloads.filter((payload) => payload !== 'marker')).toEqual(['stays']);
+    // Listening from the start: the queued message may come in the same read as the CONNACK.
+    const resumed = await TestClient.resume(b.url, { ...V5, clientId: 's-roam', clean: false, properties: { sessionExpiryInterval: 60 } });
+    clients.push(resumed);
+    await resumed.waitFor(1, 'v5c/queued');
+    // The delivery may come before the PUBACK (MQTT allows either order; acknowledgeAfterRouting sends it): wait for it.
+    await resumed.publish('v5c/queued', 'marker', { qos: 1 });
+    const payloads = (await resumed.waitFor(2, 'v5c/queued')).map((message) => message.payload.toString());
+    expect(resumed.connack?.sessionPresent).toBe(true);
+    expect(payloads).toEqual(['stays', 'marker']);
   });
 });

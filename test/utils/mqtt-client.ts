@@ -9,6 +9,8 @@ export interface ReceivedMessage {
 /** A real MQTT.js client over WebSocket that records what it receives, for tests to await. */
 export class TestClient {
   readonly messages: ReceivedMessage[] = [];
+  /** The CONNACK of a client made by `resume`. */
+  connack?: mqtt.IConnackPacket;
   private waiters: { count: number; topic?: string; resolve: () => void }[] = [];
 
   private constructor(readonly client: MqttClient) {
@@ -31,8 +33,8 @@ export class TestClient {
   static async resume(url: string, options: IClientOptions = {}): Promise<TestClient> {
     const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
     const listening = new TestClient(client);
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
+    listening.connack = await new Promise<mqtt.IConnackPacket>((resolve, reject) => {
+      client.once('connect', resolve);
       client.once('error', reject);
     });
     return listening;
