@@ -31,7 +31,7 @@ describeWithRedis('MQTT 5.0 shared subscriptions across instances on Redis', () 
   let c: InstanceProcess;
   const clients: TestClient[] = [];
   const connect = async (instance: InstanceProcess, clientId: string, options: mqtt.IClientOptions = {}) => {
-    const client = await TestClient.resume(instance.url, { ...V5, clientId, ...options });
+    const client = await TestClient.connect(instance.url, { ...V5, clientId, ...options });
     clients.push(client);
     return client;
   };

@@ -19,7 +19,7 @@ describe('MQTT 5.0 shared subscriptions of persistent sessions (MQTT.js, protoco
   let url: string;
   const clients: TestClient[] = [];
   const connect = async (clientId: string, options: mqtt.IClientOptions = V5) => {
-    const client = await TestClient.resume(url, { ...options, clientId });
+    const client = await TestClient.connect(url, { ...options, clientId });
     clients.push(client);
     return client;
   };

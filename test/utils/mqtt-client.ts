@@ -9,8 +9,7 @@ export interface ReceivedMessage {
 /** A real MQTT.js client over WebSocket that records what it receives, for tests to await. */
 export class TestClient {
   readonly messages: ReceivedMessage[] = [];
-  /** The CONNACK of a client made by `resume`. */
-  connack?: mqtt.IConnackPacket;
+  connack!: mqtt.IConnackPacket;
   private waiters: { count: number; topic?: string; resolve: () => void }[] = [];
 
   private constructor(readonly client: MqttClient) {
@@ -24,18 +23,20 @@ export class TestClient {
     });
   }
 
+  /**
+   * Connects over WebSocket, recording messages from the first packet on: a resumed session's queued
+   * messages may come in the same read as the CONNACK, before a listener added once `connectAsync`
+   * had settled would see them. Rejects on an error or a close before the CONNACK.
+   */
   static async connect(url: string, options: IClientOptions = {}): Promise<TestClient> {
-    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-    return new TestClient(client);
-  }
-
-  /** As `connect`, listening from the start: a resumed session's queued messages may come right behind the CONNACK. */
-  static async resume(url: string, options: IClientOptions = {}): Promise<TestClient> {
     const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
     const listening = new TestClient(client);
     listening.connack = await new Promise<mqtt.IConnackPacket>((resolve, reject) => {
-      client.once('connect', resolve);
-      client.once('error', reject);
+      const settle = () => client.off('connect', connected).off('error', failed).off('close', closed);
+      const connected = (connack: mqtt.IConnackPacket) => (settle(), resolve(connack));
+      const failed = (error: Error) => (settle(), client.end(true), reject(error));
+      const closed = () => failed(new Error(`closed before a CONNACK from ${url}`));
+      client.on('connect', connected).on('error', failed).on('close', closed);
     });
     return listening;
   }
