@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import type { IPublishPacket, MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient, Packet } from 'mqtt';
 import { topicMatchesFilter } from '../topic/index.js';
 import { loadMqttJs } from './mqtt-client.loader.js';
 import { findMqttEndpoint } from './mqtt-test-endpoint.js';
@@ -24,10 +24,15 @@ interface FilterQueue {
  * An MQTT client (MQTT.js) connected to a running Nest app's MQTT endpoint, for tests of the app's
  * handlers: `await MqttTestClient.connect(app)`, then `publish`, `subscribe`, `nextMessage`, `close`.
  * Every message that matches a subscribed filter is kept for that filter from the moment the
- * subscription is sent, so none is lost between `subscribe` and `nextMessage`.
+ * subscription is sent, so none is lost between `subscribe` and `nextMessage`. On a resumed session
+ * (`clean: false`, `sessionPresent`) the subscriptions are the broker's: every message is kept from
+ * the CONNACK on, for `nextMessage` of any filter it matches.
  */
 export class MqttTestClient {
   private readonly queues = new Map<string, FilterQueue>();
+  /** Every message of a resumed session, in arrival order: a filter's queue made later starts with those it matches. */
+  private readonly sessionMessages: MqttTestMessage[] = [];
+  private resumedSession = false;
 
   private constructor(
     /** The MQTT.js client, for what the kit does not wrap. */
@@ -35,6 +40,7 @@ export class MqttTestClient {
     /** The URL it connected to. */
     readonly url: string,
   ) {
+    // Listening before the CONNACK: a resumed session's queued messages can come in the same read.
     client.on('message', (topic, payload, packet) => this.receive(new MqttTestMessage(topic, payload, packet as IPublishPacket)));
   }
 
@@ -42,7 +48,7 @@ export class MqttTestClient {
   static async connect(app: INestApplicationContext, options: MqttTestClientOptions = {}): Promise<MqttTestClient> {
     const mqtt = await loadMqttJs();
     const url = findMqttEndpoint(app, options.transport);
-    const client = await mqtt.connectAsync(url, {
+    const client = mqtt.connect(url, {
       protocolVersion: options.protocolVersion ?? 4,
       clientId: options.clientId ?? `test-${Math.random().toString(16).slice(2, 10)}`,
       username: options.username,
@@ -53,7 +59,32 @@ export class MqttTestClient {
       reconnectPeriod: 0,
       ...options.mqtt,
     });
-    return new MqttTestClient(client, url);
+    const testClient = new MqttTestClient(client, url);
+    // MQTT.js says 'connect' only once it has resent its own stored packets, and a resumed session's
+    // messages can be handled before that: Session Present is read from the CONNACK as it comes.
+    const readConnack = (packet: Packet) => {
+      if (packet.cmd !== 'connack') return;
+      client.off('packetreceive', readConnack);
+      testClient.resumedSession = packet.sessionPresent;
+    };
+    client.on('packetreceive', readConnack);
+    await new Promise<void>((resolve, reject) => {
+      const settle = () => client.off('packetreceive', readConnack).off('connect', connected).off('error', failed).off('close', closed);
+      const connected = () => (settle(), resolve());
+      const failed = (error: Error) => {
+        settle();
+        client.end(true);
+        reject(error);
+      };
+      const closed = () => failed(new Error(`MqttTestClient.connect: ${url} closed the connection before its CONNACK.`));
+      client.on('connect', connected).on('error', failed).on('close', closed);
+    });
+    return testClient;
+  }
+
+  /** The CONNACK's Session Present: the broker resumed a session of this client id (`clean: false`). */
+  get sessionPresent(): boolean {
+    return this.resumedSession;
   }
 
   /** Publishes; a string as UTF-8, a Buffer as it is, anything else as JSON. Resolves once acknowledged (QoS 1, 2) or sent (QoS 0). */
@@ -64,18 +95,23 @@ export class MqttTestClient {
 
   /** Subscribes and resolves with the QoS the broker granted (128: refused). Messages of the filter are kept from now on. */
   async subscribe(filter: string, options: MqttTestSubscribeOptions = {}): Promise<number> {
-    if (!this.queues.has(filter)) this.queues.set(filter, { messages: [], waiters: [] });
+    this.queueOf(filter);
     const granted = await this.client.subscribeAsync(filter, { qos: options.qos ?? 0 });
     return granted[0]?.qos ?? 128;
   }
 
   /** The oldest message of a subscribed filter not yet returned, or the next one to arrive within `timeout` ms. */
   nextMessage(filter: string, options: MqttTestNextMessageOptions = {}): Promise<MqttTestMessage> {
-    const queue = this.queues.get(filter);
-    if (queue === undefined) {
+    if (!this.queues.has(filter) && !this.resumedSession) {
       const subscribed = [...this.queues.keys()].map((each) => `'${each}'`).join(', ') || 'none';
-      return Promise.reject(new Error(`MqttTestClient.nextMessage('${filter}'): subscribe to '${filter}' first (subscribed: ${subscribed}).`));
+      return Promise.reject(
+        new Error(
+          `MqttTestClient.nextMessage('${filter}'): subscribe to '${filter}' first (subscribed: ${subscribed}), ` +
+            'or connect with clean: false to a session that holds the subscription.',
+        ),
+      );
     }
+    const queue = this.queueOf(filter);
     const kept = queue.messages.shift();
     if (kept !== undefined) return Promise.resolve(kept);
     const timeout = options.timeout ?? DEFAULT_TIMEOUT;
@@ -103,7 +139,18 @@ export class MqttTestClient {
     await this.client.endAsync();
   }
 
+  /** The queue of a filter; a new one starts with the resumed session's messages that match it. */
+  private queueOf(filter: string): FilterQueue {
+    let queue = this.queues.get(filter);
+    if (queue === undefined) {
+      queue = { messages: this.sessionMessages.filter((message) => topicMatchesFilter(filter, message.topic)), waiters: [] };
+      this.queues.set(filter, queue);
+    }
+    return queue;
+  }
+
   private receive(message: MqttTestMessage): void {
+    if (this.resumedSession) this.sessionMessages.push(message);
     for (const [filter, queue] of this.queues) {
       if (!topicMatchesFilter(filter, message.topic)) continue;
       const waiter = queue.waiters.shift();

@@ -72,6 +72,29 @@ describe('MqttTestClient on the app\'s own port', () => {
     await client.subscribe('quiet/topic');
     await expect(client.nextMessage('quiet/topic', { timeout: 50 })).rejects.toThrow('no message within 50 ms');
   });
+
+  it("resumes a session (clean: false): what was queued while it was away comes for the session's filter, in order", async () => {
+    const away = await MqttTestClient.connect(app, { clientId: 'kit-session', clean: false });
+    expect(away.sessionPresent).toBe(false);
+    await away.subscribe('shipments/#', { qos: 1 });
+    await away.close();
+    const service = app.get(MqttService);
+    for (const id of ['s1', 's2', 's3']) await service.publish(`shipments/${id}`, id, { qos: 1 });
+
+    // The queued messages come right behind the CONNACK, before MQTT.js says 'connect'.
+    const resumed = await MqttTestClient.connect(app, { clientId: 'kit-session', clean: false });
+    try {
+      expect(resumed.sessionPresent).toBe(true);
+      const texts = [];
+      for (let i = 0; i < 3; i++) texts.push((await resumed.nextMessage('shipments/#')).text());
+      expect(texts).toEqual(['s1', 's2', 's3']);
+      // A filter subscribed again after the resume starts with what it matches of them.
+      await resumed.subscribe('shipments/s2', { qos: 1 });
+      expect((await resumed.nextMessage('shipments/s2')).text()).toBe('s2');
+    } finally {
+      await resumed.close();
+    }
+  });
 });
 
 describe('MqttTestClient on a dedicated port and over TCP', () => {
